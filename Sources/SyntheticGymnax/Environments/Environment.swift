@@ -1,0 +1,213 @@
+/// The behaviour all environments share, as gymnax's base `Environment`:
+/// an environment is a value holding its parameters plus two pure functions,
+/// `resetEnv` and `stepEnv`. Auto-reset, key splitting and batching live here,
+/// once, for every environment.
+public protocol Environment: Sendable {
+    associatedtype State: EnvironmentState
+
+    /// gymnax's `env.name`, e.g. "CartPole-v1".
+    var name: String { get }
+    /// Size of the flat float32 observation.
+    var observationSize: Int { get }
+    var observationSpace: BoxSpace { get }
+    var actionSpace: ActionSpace { get }
+    /// The float32 slots of a state, in gymnax `EnvState` field order (time excluded).
+    var stateFields: [StateField] { get }
+    /// Episodes end when `state.time >= maxStepsInEpisode`.
+    var maxStepsInEpisode: Int32 { get }
+    /// Current parameter values, in gymnax `EnvParams` field order.
+    var parameters: [ParameterValue] { get }
+    /// Whether `stepEnv` consumes its key; when false the step key is not derived.
+    static var stepUsesKey: Bool { get }
+
+    /// gymnax `reset_env`.
+    func resetEnv(key: PRNGKey) -> State
+    /// gymnax `step_env` without auto-reset. `action` points to
+    /// `actionSpace.size` floats (a discrete action as its index, converted
+    /// exactly). Returns the next state, the reward and whether the next state
+    /// is terminal for a reason other than the time limit.
+    func stepEnv(key: PRNGKey, state: State, action: UnsafePointer<Float>)
+        -> (state: State, reward: Float, terminated: Bool)
+    /// gymnax `get_obs`.
+    func observation(of state: State, into out: UnsafeMutablePointer<Float>)
+    /// Reads a state from its flat float32 form.
+    func loadState(_ values: UnsafePointer<Float>, time: Int32) -> State
+    /// Writes a state in its flat float32 form (`stateSize` floats).
+    func storeState(_ state: State, into out: UnsafeMutablePointer<Float>)
+}
+
+/// A state carries gymnax's step counter.
+public protocol EnvironmentState: Sendable {
+    var time: Int32 { get }
+}
+
+/// The result of one `step` with auto-reset.
+public struct Transition<State: EnvironmentState>: Sendable {
+    /// The next state; the reset state when `done`.
+    public var state: State
+    public var reward: Float
+    /// The episode ended (terminal state or time limit).
+    public var done: Bool
+    /// The episode ended by the time limit alone.
+    public var truncated: Bool
+
+    @inlinable
+    public init(state: State, reward: Float, done: Bool, truncated: Bool) {
+        (self.state, self.reward, self.done, self.truncated) = (state, reward, done, truncated)
+    }
+}
+
+/// Observation bounds, as gymnax's `spaces.Box`.
+public struct BoxSpace: Sendable, Equatable {
+    public var low: [Float]
+    public var high: [Float]
+    public init(low: [Float], high: [Float]) {
+        self.low = low
+        self.high = high
+    }
+    public var size: Int { low.count }
+}
+
+/// Action spaces: gymnax's `spaces.Discrete(n)` or a float32 `spaces.Box`.
+public enum ActionSpace: Sendable, Equatable {
+    case discrete(Int)
+    case box(BoxSpace)
+
+    /// Floats per action: 1 for a discrete space, the box size otherwise.
+    public var size: Int {
+        switch self {
+        case .discrete: return 1
+        case .box(let box): return box.size
+        }
+    }
+
+    /// gymnax's `num_actions`: n for a discrete space, the box size otherwise.
+    public var numActions: Int {
+        switch self {
+        case .discrete(let n): return n
+        case .box(let box): return box.size
+        }
+    }
+
+    public var isDiscrete: Bool {
+        if case .discrete = self { return true }
+        return false
+    }
+}
+
+/// One field of a state's flat float32 form.
+public struct StateField: Sendable, Equatable {
+    public var name: String
+    public var offset: Int
+    public var length: Int
+    /// Stored as 0.0 / 1.0 (e.g. the synthetic environment's `done`).
+    public var isBool: Bool
+
+    public init(name: String, offset: Int, length: Int = 1, isBool: Bool = false) {
+        self.name = name
+        self.offset = offset
+        self.length = length
+        self.isBool = isBool
+    }
+
+    /// Scalar float fields laid out one after the other.
+    public static func scalars(_ names: String...) -> [StateField] {
+        names.enumerated().map { StateField(name: $1, offset: $0) }
+    }
+}
+
+extension Environment {
+    public static var stepUsesKey: Bool { false }
+
+    /// Number of floats in a state's flat form.
+    public var stateSize: Int { stateFields.reduce(0) { $0 + $1.length } }
+
+    /// gymnax `env.reset(key, params)`.
+    @inlinable
+    public func reset(key: PRNGKey) -> State { resetEnv(key: key) }
+
+    /// gymnax `env.step(key, state, action, params)`: the key is split into a
+    /// step key and a reset key, and a finished episode is replaced by a reset
+    /// one. The reset is computed only when needed; the result is the same.
+    @inlinable
+    public func step(key: PRNGKey, state: State, action: UnsafePointer<Float>) -> Transition<State> {
+        let stepKey = Self.stepUsesKey ? key.split(index: 0) : key
+        let (next, reward, terminated) = stepEnv(key: stepKey, state: state, action: action)
+        let timeUp = next.time >= maxStepsInEpisode
+        if terminated || timeUp {
+            return Transition(state: resetEnv(key: key.split(index: 1)), reward: reward,
+                              done: true, truncated: !terminated)
+        }
+        return Transition(state: next, reward: reward, done: false, truncated: false)
+    }
+
+    /// `step` with the action as an array.
+    public func step(key: PRNGKey, state: State, action: [Float]) -> Transition<State> {
+        precondition(action.count == actionSpace.size, "action must have \(actionSpace.size) values")
+        return action.withUnsafeBufferPointer { step(key: key, state: state, action: $0.baseAddress!) }
+    }
+
+    /// gymnax `get_obs` as an array.
+    public func observation(of state: State) -> [Float] {
+        [Float](unsafeUninitializedCapacity: observationSize) { buffer, count in
+            observation(of: state, into: buffer.baseAddress!)
+            count = observationSize
+        }
+    }
+
+    /// A state's flat float32 form as an array.
+    public func flatState(_ state: State) -> [Float] {
+        [Float](unsafeUninitializedCapacity: stateSize) { buffer, count in
+            storeState(state, into: buffer.baseAddress!)
+            count = stateSize
+        }
+    }
+}
+
+// MARK: - Batches
+
+extension Environment {
+    /// Batched reset of `count` environments, one key (two words) each.
+    /// Buffers hold count keys, count observations, count states and count times.
+    @inlinable
+    public func reset(
+        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
+        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
+    ) {
+        let obsSize = observationSize, stateSize = self.stateSize
+        parallelChunks(count: count) { range in
+            for i in range {
+                let state = resetEnv(key: PRNGKey(keys[2 * i], keys[2 * i + 1]))
+                observation(of: state, into: observations + i * obsSize)
+                storeState(state, into: states + i * stateSize)
+                times[i] = state.time
+            }
+        }
+    }
+
+    /// Batched `step` with auto-reset. `actions` holds `count * actionSpace.size`
+    /// floats (already validated). Output buffers may alias `states` / `times`.
+    @inlinable
+    public func step(
+        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
+        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
+        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
+        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
+        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+    ) {
+        let obsSize = observationSize, stateSize = self.stateSize, actionSize = actionSpace.size
+        parallelChunks(count: count) { range in
+            for i in range {
+                let state = loadState(states + i * stateSize, time: times[i])
+                let t = step(key: PRNGKey(keys[2 * i], keys[2 * i + 1]), state: state,
+                             action: actions + i * actionSize)
+                observation(of: t.state, into: observations + i * obsSize)
+                storeState(t.state, into: nextStates + i * stateSize)
+                nextTimes[i] = t.state.time
+                rewards[i] = t.reward
+                dones[i] = t.done ? 1 : 0
+                truncations?[i] = t.truncated ? 1 : 0
+            }
+        }
+    }
+}

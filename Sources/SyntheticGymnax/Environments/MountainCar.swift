@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// MountainCar-v0 as gymnax 0.0.9 implements it (`classic_control/mountain_car.py`):
+/// an under-powered car in a valley pushes left (0), not at all (1) or right
+/// (2); reward -1 per step until it reaches the flag.
+public struct MountainCar: Environment {
+    public struct Params: NamedParameters, Equatable {
+        public var minPosition = -1.2
+        public var maxPosition = 0.6
+        public var maxSpeed = 0.07
+        public var goalPosition = 0.5
+        public var goalVelocity = 0.0
+        public var force = 0.001
+        public var gravity = 0.0025
+        public var maxStepsInEpisode = 200
+
+        public init() {}
+
+        public static let specs: [ParameterSpec<Params>] = [
+            .init("min_position", \.minPosition), .init("max_position", \.maxPosition),
+            .init("max_speed", \.maxSpeed), .init("goal_position", \.goalPosition),
+            .init("goal_velocity", \.goalVelocity), .init("force", \.force),
+            .init("gravity", \.gravity),
+            .init("max_steps_in_episode", integer: \.maxStepsInEpisode),
+        ]
+    }
+
+    public let params: Params
+    @usableFromInline let minPosition, maxPosition, maxSpeed, goalPosition, goalVelocity, force,
+        gravity: Float
+    public let maxStepsInEpisode: Int32
+
+    public init(params: Params = Params()) {
+        self.params = params
+        minPosition = Float(params.minPosition)
+        maxPosition = Float(params.maxPosition)
+        maxSpeed = Float(params.maxSpeed)
+        goalPosition = Float(params.goalPosition)
+        goalVelocity = Float(params.goalVelocity)
+        force = Float(params.force)
+        gravity = Float(params.gravity)
+        maxStepsInEpisode = Int32(params.maxStepsInEpisode)
+    }
+
+    public var name: String { "MountainCar-v0" }
+    public var observationSize: Int { 2 }
+    public var actionSpace: ActionSpace { .discrete(3) }
+    public var parameters: [ParameterValue] { params.values }
+    public var stateFields: [StateField] { StateField.scalars("position", "velocity") }
+    public var observationSpace: BoxSpace {
+        BoxSpace(low: [Float(params.minPosition), Float(-params.maxSpeed)],
+                 high: [Float(params.maxPosition), Float(params.maxSpeed)])
+    }
+
+    @inlinable
+    public func stepEnv(key: PRNGKey, state s: CarState, action: UnsafePointer<Float>)
+        -> (state: CarState, reward: Float, terminated: Bool)
+    {
+        var velocity = s.velocity + (action.pointee - 1) * force - cosf(3 * s.position) * gravity
+        velocity = min(max(velocity, -maxSpeed), maxSpeed)
+        var position = s.position + velocity
+        position = min(max(position, minPosition), maxPosition)
+        velocity = velocity * (position == minPosition && velocity < 0 ? 0 : 1)
+        let terminated = position >= goalPosition && velocity >= goalVelocity
+        return (CarState(position: position, velocity: velocity, time: s.time + 1), -1.0, terminated)
+    }
+
+    @inlinable
+    public func resetEnv(key: PRNGKey) -> CarState {
+        CarState(position: key.uniform(at: 0, minval: -0.6, maxval: -0.4), velocity: 0, time: 0)
+    }
+
+    @inlinable
+    public func observation(of s: CarState, into out: UnsafeMutablePointer<Float>) {
+        out[0] = s.position; out[1] = s.velocity
+    }
+
+    @inlinable
+    public func loadState(_ v: UnsafePointer<Float>, time: Int32) -> CarState {
+        CarState(position: v[0], velocity: v[1], time: time)
+    }
+
+    @inlinable
+    public func storeState(_ s: CarState, into out: UnsafeMutablePointer<Float>) {
+        observation(of: s, into: out)
+    }
+}
+
+/// The state of both mountain-car tasks.
+public struct CarState: EnvironmentState, Equatable {
+    public var position: Float
+    public var velocity: Float
+    public var time: Int32
+
+    public init(position: Float, velocity: Float, time: Int32) {
+        (self.position, self.velocity, self.time) = (position, velocity, time)
+    }
+}

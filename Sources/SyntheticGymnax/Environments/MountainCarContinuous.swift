@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// MountainCarContinuous-v0 as gymnax 0.0.9 implements it
+/// (`classic_control/continuous_mountain_car.py`): the car applies a force in
+/// [-1, 1]; reward -0.1 a² per step (of the unclipped action, as in gymnax)
+/// plus 100 on reaching the flag.
+public struct MountainCarContinuous: Environment {
+    public struct Params: NamedParameters, Equatable {
+        public var minAction = -1.0
+        public var maxAction = 1.0
+        public var minPosition = -1.2
+        public var maxPosition = 0.6
+        public var maxSpeed = 0.07
+        public var goalPosition = 0.45
+        public var goalVelocity = 0.0
+        public var power = 0.0015
+        public var gravity = 0.0025
+        public var maxStepsInEpisode = 999
+
+        public init() {}
+
+        public static let specs: [ParameterSpec<Params>] = [
+            .init("min_action", \.minAction), .init("max_action", \.maxAction),
+            .init("min_position", \.minPosition), .init("max_position", \.maxPosition),
+            .init("max_speed", \.maxSpeed), .init("goal_position", \.goalPosition),
+            .init("goal_velocity", \.goalVelocity), .init("power", \.power),
+            .init("gravity", \.gravity),
+            .init("max_steps_in_episode", integer: \.maxStepsInEpisode),
+        ]
+    }
+
+    public let params: Params
+    @usableFromInline let minAction, maxAction, minPosition, maxPosition, maxSpeed, goalPosition,
+        goalVelocity, power, gravity: Float
+    public let maxStepsInEpisode: Int32
+
+    public init(params: Params = Params()) {
+        self.params = params
+        minAction = Float(params.minAction)
+        maxAction = Float(params.maxAction)
+        minPosition = Float(params.minPosition)
+        maxPosition = Float(params.maxPosition)
+        maxSpeed = Float(params.maxSpeed)
+        goalPosition = Float(params.goalPosition)
+        goalVelocity = Float(params.goalVelocity)
+        power = Float(params.power)
+        gravity = Float(params.gravity)
+        maxStepsInEpisode = Int32(params.maxStepsInEpisode)
+    }
+
+    public var name: String { "MountainCarContinuous-v0" }
+    public var observationSize: Int { 2 }
+    public var actionSpace: ActionSpace {
+        .box(BoxSpace(low: [Float(params.minAction)], high: [Float(params.maxAction)]))
+    }
+    public var parameters: [ParameterValue] { params.values }
+    public var stateFields: [StateField] { StateField.scalars("position", "velocity") }
+    public var observationSpace: BoxSpace {
+        BoxSpace(low: [Float(params.minPosition), Float(-params.maxSpeed)],
+                 high: [Float(params.maxPosition), Float(params.maxSpeed)])
+    }
+
+    @inlinable
+    public func stepEnv(key: PRNGKey, state s: CarState, action: UnsafePointer<Float>)
+        -> (state: CarState, reward: Float, terminated: Bool)
+    {
+        let a = action.pointee
+        let force = min(max(a, minAction), maxAction)
+        var velocity = s.velocity + force * power - cosf(3 * s.position) * gravity
+        velocity = min(max(velocity, -maxSpeed), maxSpeed)
+        var position = s.position + velocity
+        position = min(max(position, minPosition), maxPosition)
+        velocity = velocity * (position >= goalPosition && velocity < 0 ? 0 : 1)
+        let terminated = position >= goalPosition && velocity >= goalVelocity
+        let reward = Float(-0.1) * (a * a) + (terminated ? 100 : 0)
+        return (CarState(position: position, velocity: velocity, time: s.time + 1), reward, terminated)
+    }
+
+    @inlinable
+    public func resetEnv(key: PRNGKey) -> CarState {
+        CarState(position: key.uniform(at: 0, minval: -0.6, maxval: -0.4), velocity: 0, time: 0)
+    }
+
+    @inlinable
+    public func observation(of s: CarState, into out: UnsafeMutablePointer<Float>) {
+        out[0] = s.position; out[1] = s.velocity
+    }
+
+    @inlinable
+    public func loadState(_ v: UnsafePointer<Float>, time: Int32) -> CarState {
+        CarState(position: v[0], velocity: v[1], time: time)
+    }
+
+    @inlinable
+    public func storeState(_ s: CarState, into out: UnsafeMutablePointer<Float>) {
+        observation(of: s, into: out)
+    }
+}

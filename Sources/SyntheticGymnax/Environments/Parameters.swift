@@ -1,0 +1,92 @@
+/// A named environment parameter with its current value, as a field of
+/// gymnax's `EnvParams`. Integer parameters hold integral values.
+public struct ParameterValue: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    public var isInteger: Bool
+
+    public init(name: String, value: Double, isInteger: Bool) {
+        self.name = name
+        self.value = value
+        self.isInteger = isInteger
+    }
+}
+
+/// How one parameter is read from and written to an environment's `Params`.
+public struct ParameterSpec<Params>: @unchecked Sendable {
+    public let name: String
+    public let isInteger: Bool
+    let get: (Params) -> Double
+    let set: (inout Params, Double) -> Void
+
+    public init(_ name: String, _ keyPath: WritableKeyPath<Params, Double>) {
+        self.name = name
+        self.isInteger = false
+        self.get = { $0[keyPath: keyPath] }
+        self.set = { $0[keyPath: keyPath] = $1 }
+    }
+
+    public init(_ name: String, integer keyPath: WritableKeyPath<Params, Int>) {
+        self.name = name
+        self.isInteger = true
+        self.get = { Double($0[keyPath: keyPath]) }
+        self.set = { $0[keyPath: keyPath] = Int($1) }
+    }
+}
+
+/// Parameters settable by name, in gymnax field order.
+public protocol NamedParameters: Sendable {
+    init()
+    static var specs: [ParameterSpec<Self>] { get }
+}
+
+extension NamedParameters {
+    /// The defaults with `overrides` applied. Names are gymnax's; every value
+    /// must be finite, integer parameters integral, and
+    /// `max_steps_in_episode` at least 1.
+    public init(overrides: [(name: String, value: Double)], environment: String) throws {
+        self.init()
+        for (name, value) in overrides {
+            guard let spec = Self.specs.first(where: { $0.name == name }) else {
+                throw EnvironmentError.unknownParameter(
+                    name: name, environment: environment, known: Self.specs.map(\.name))
+            }
+            guard value.isFinite else {
+                throw EnvironmentError.invalidParameter(name: name, reason: "\(value) is not finite")
+            }
+            if spec.isInteger {
+                guard value == value.rounded(), abs(value) <= Double(Int32.max) else {
+                    throw EnvironmentError.invalidParameter(
+                        name: name, reason: "\(value) is not an int32 integer")
+                }
+                if name == "max_steps_in_episode" && value < 1 {
+                    throw EnvironmentError.invalidParameter(name: name, reason: "must be at least 1, got \(Int(value))")
+                }
+            }
+            spec.set(&self, value)
+        }
+    }
+
+    /// Current values, in gymnax field order.
+    public var values: [ParameterValue] {
+        Self.specs.map { ParameterValue(name: $0.name, value: $0.get(self), isInteger: $0.isInteger) }
+    }
+}
+
+/// Errors from creating or using an environment, with messages that name the problem.
+public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
+    case unknownID(String, known: [String])
+    case unknownParameter(name: String, environment: String, known: [String])
+    case invalidParameter(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownID(let id, let known):
+            return "unknown environment id '\(id)'; registered ids: \(known.joined(separator: ", "))"
+        case .unknownParameter(let name, let env, let known):
+            return "\(env) has no parameter '\(name)'; its parameters: \(known.joined(separator: ", "))"
+        case .invalidParameter(let name, let reason):
+            return "invalid value for parameter '\(name)': \(reason)"
+        }
+    }
+}

@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Pendulum-v1 as gymnax 0.0.9 implements it (`classic_control/pendulum.py`):
+/// swing a pendulum up and keep it upright with a torque in [-2, 2]; reward
+/// -(angle² + 0.1 velocity² + 0.001 torque²); episodes last 200 steps.
+public struct Pendulum: Environment {
+    public struct Params: NamedParameters, Equatable {
+        public var maxSpeed = 8.0
+        public var maxTorque = 2.0
+        public var dt = 0.05
+        public var g = 10.0
+        public var m = 1.0
+        public var l = 1.0
+        public var maxStepsInEpisode = 200
+
+        public init() {}
+
+        public static let specs: [ParameterSpec<Params>] = [
+            .init("max_speed", \.maxSpeed), .init("max_torque", \.maxTorque), .init("dt", \.dt),
+            .init("g", \.g), .init("m", \.m), .init("l", \.l),
+            .init("max_steps_in_episode", integer: \.maxStepsInEpisode),
+        ]
+    }
+
+    public struct State: EnvironmentState, Equatable {
+        public var theta: Float
+        public var thetaDot: Float
+        /// The last applied (clipped) torque; gymnax keeps it for rendering.
+        public var lastU: Float
+        public var time: Int32
+
+        public init(theta: Float, thetaDot: Float, lastU: Float, time: Int32) {
+            (self.theta, self.thetaDot, self.lastU, self.time) = (theta, thetaDot, lastU, time)
+        }
+    }
+
+    public let params: Params
+    @usableFromInline let maxSpeed, maxTorque, dt, g, m, l: Float
+    public let maxStepsInEpisode: Int32
+
+    public init(params: Params = Params()) {
+        self.params = params
+        maxSpeed = Float(params.maxSpeed)
+        maxTorque = Float(params.maxTorque)
+        dt = Float(params.dt)
+        g = Float(params.g)
+        m = Float(params.m)
+        l = Float(params.l)
+        maxStepsInEpisode = Int32(params.maxStepsInEpisode)
+    }
+
+    public var name: String { "Pendulum-v1" }
+    public var observationSize: Int { 3 }
+    public var actionSpace: ActionSpace {
+        .box(BoxSpace(low: [Float(-params.maxTorque)], high: [Float(params.maxTorque)]))
+    }
+    public var parameters: [ParameterValue] { params.values }
+    public var stateFields: [StateField] { StateField.scalars("theta", "theta_dot", "last_u") }
+    public var observationSpace: BoxSpace {
+        let high: [Float] = [1, 1, Float(params.maxSpeed)]
+        return BoxSpace(low: high.map { -$0 }, high: high)
+    }
+
+    /// gymnax's `angle_normalize`: ((x + pi) mod 2pi) - pi with the floored
+    /// modulo of `jnp.remainder`.
+    @inlinable
+    static func angleNormalize(_ x: Float) -> Float {
+        let y = Float(2 * Double.pi)
+        let pi = Float(Double.pi)  // round-to-nearest, as JAX; Float.pi rounds toward zero
+        var r = fmodf(x + pi, y)
+        if r != 0 && (r < 0) != (y < 0) { r += y }
+        return r - pi
+    }
+
+    @inlinable
+    public func stepEnv(key: PRNGKey, state s: State, action: UnsafePointer<Float>)
+        -> (state: State, reward: Float, terminated: Bool)
+    {
+        let u = min(max(action.pointee, -maxTorque), maxTorque)
+        let angle = Self.angleNormalize(s.theta)
+        let reward = -(angle * angle + 0.1 * (s.thetaDot * s.thetaDot) + 0.001 * (u * u))
+        var newThetaDot = s.thetaDot
+            + (3 * g / (2 * l) * sinf(s.theta) + 3.0 / (m * (l * l)) * u) * dt
+        newThetaDot = min(max(newThetaDot, -maxSpeed), maxSpeed)
+        let newTheta = s.theta + newThetaDot * dt
+        return (State(theta: newTheta, thetaDot: newThetaDot, lastU: u, time: s.time + 1), reward, false)
+    }
+
+    @inlinable
+    public func resetEnv(key: PRNGKey) -> State {
+        State(theta: key.uniform(at: 0, minval: -Float(Double.pi), maxval: Float(Double.pi)),
+              thetaDot: key.uniform(at: 1, minval: -1, maxval: 1), lastU: 0, time: 0)
+    }
+
+    @inlinable
+    public func observation(of s: State, into out: UnsafeMutablePointer<Float>) {
+        out[0] = cosf(s.theta); out[1] = sinf(s.theta); out[2] = s.thetaDot
+    }
+
+    @inlinable
+    public func loadState(_ v: UnsafePointer<Float>, time: Int32) -> State {
+        State(theta: v[0], thetaDot: v[1], lastU: v[2], time: time)
+    }
+
+    @inlinable
+    public func storeState(_ s: State, into out: UnsafeMutablePointer<Float>) {
+        out[0] = s.theta; out[1] = s.thetaDot; out[2] = s.lastU
+    }
+}

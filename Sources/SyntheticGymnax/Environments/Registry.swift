@@ -1,0 +1,91 @@
+/// Any registered environment, created by id. Each case holds a concrete
+/// environment, so the batched functions below are compiled specialised
+/// for it: no dynamic dispatch inside the stepping loop.
+public enum AnyEnvironment: Sendable {
+    case cartPole(CartPole)
+    case acrobot(Acrobot)
+    case mountainCar(MountainCar)
+    case mountainCarContinuous(MountainCarContinuous)
+    case pendulum(Pendulum)
+
+    /// Every id `init(id:)` accepts, as gymnax's `registered_envs`.
+    public static let registeredIDs: [String] = [
+        "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
+    ]
+
+    /// The environment registered as `id`, with gymnax's default parameters
+    /// overridden by name (e.g. `[("gravity", 12)]`).
+    public init(id: String, parameters overrides: [(name: String, value: Double)] = []) throws {
+        switch id {
+        case "CartPole-v1":
+            self = .cartPole(CartPole(params: try .init(overrides: overrides, environment: id)))
+        case "Acrobot-v1":
+            self = .acrobot(Acrobot(params: try .init(overrides: overrides, environment: id)))
+        case "MountainCar-v0":
+            self = .mountainCar(MountainCar(params: try .init(overrides: overrides, environment: id)))
+        case "MountainCarContinuous-v0":
+            self = .mountainCarContinuous(
+                MountainCarContinuous(params: try .init(overrides: overrides, environment: id)))
+        case "Pendulum-v1":
+            self = .pendulum(Pendulum(params: try .init(overrides: overrides, environment: id)))
+        default:
+            throw EnvironmentError.unknownID(id, known: Self.registeredIDs)
+        }
+    }
+
+    /// The environment as an existential, for metadata (not for hot loops).
+    public var base: any Environment {
+        switch self {
+        case .cartPole(let e): return e
+        case .acrobot(let e): return e
+        case .mountainCar(let e): return e
+        case .mountainCarContinuous(let e): return e
+        case .pendulum(let e): return e
+        }
+    }
+
+    public var name: String { base.name }
+    public var observationSize: Int { base.observationSize }
+    public var observationSpace: BoxSpace { base.observationSpace }
+    public var actionSpace: ActionSpace { base.actionSpace }
+    public var stateFields: [StateField] { base.stateFields }
+    public var stateSize: Int { base.stateSize }
+    public var parameters: [ParameterValue] { base.parameters }
+    public var maxStepsInEpisode: Int32 { base.maxStepsInEpisode }
+
+    /// Batched reset; see `Environment.reset(count:keys:observations:states:times:)`.
+    public func reset(
+        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
+        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
+    ) {
+        switch self {
+        case .cartPole(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .acrobot(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .mountainCar(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .mountainCarContinuous(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .pendulum(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        }
+    }
+
+    /// Batched step with auto-reset; see `Environment.step(count:...)`.
+    public func step(
+        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
+        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
+        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
+        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
+        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+    ) {
+        func run<E: Environment>(_ e: E) {
+            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
+                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
+                   rewards: rewards, dones: dones, truncations: truncations)
+        }
+        switch self {
+        case .cartPole(let e): run(e)
+        case .acrobot(let e): run(e)
+        case .mountainCar(let e): run(e)
+        case .mountainCarContinuous(let e): run(e)
+        case .pendulum(let e): run(e)
+        }
+    }
+}

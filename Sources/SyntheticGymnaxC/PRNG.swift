@@ -1,0 +1,93 @@
+import SyntheticGymnax
+
+// The jax.random functions of include/synthetic_gymnax.h.
+
+private func loadKey(_ key: UnsafePointer<UInt32>?) throws -> PRNGKey {
+    let key = try required(key, "key")
+    return PRNGKey(key[0], key[1])
+}
+
+private func checkCount(_ n: Int64, _ out: UnsafeMutableRawPointer?) throws {
+    guard n >= 0 else { throw CError(.invalidArgument, "n must be >= 0, got \(n)") }
+    if n > 0 { _ = try required(out, "out") }
+}
+
+@_cdecl("sgx_prng_key")
+public func sgx_prng_key(_ seed: Int64, _ outKey: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    guarded("sgx_prng_key") {
+        let out = try required(outKey, "out_key")
+        let key = PRNGKey(seed: seed)
+        out[0] = key.k0
+        out[1] = key.k1
+    }
+}
+
+@_cdecl("sgx_prng_split")
+public func sgx_prng_split(_ key: UnsafePointer<UInt32>?, _ num: Int32,
+                           _ outKeys: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    guarded("sgx_prng_split") {
+        let k = try loadKey(key)
+        guard num >= 1 else { throw CError(.invalidArgument, "num must be >= 1, got \(num)") }
+        let out = try required(outKeys, "out_keys")
+        for i in 0..<Int(num) {
+            let sub = k.split(index: i)
+            out[2 * i] = sub.k0
+            out[2 * i + 1] = sub.k1
+        }
+    }
+}
+
+@_cdecl("sgx_prng_fold_in")
+public func sgx_prng_fold_in(_ key: UnsafePointer<UInt32>?, _ data: UInt32,
+                             _ outKey: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    guarded("sgx_prng_fold_in") {
+        let k = try loadKey(key).foldIn(data)
+        let out = try required(outKey, "out_key")
+        out[0] = k.k0
+        out[1] = k.k1
+    }
+}
+
+@_cdecl("sgx_prng_bits")
+public func sgx_prng_bits(_ key: UnsafePointer<UInt32>?, _ n: Int64,
+                          _ out: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    guarded("sgx_prng_bits") {
+        let k = try loadKey(key)
+        try checkCount(n, out)
+        for i in 0..<Int(n) { out![i] = k.bits(at: i) }
+    }
+}
+
+@_cdecl("sgx_prng_uniform")
+public func sgx_prng_uniform(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval: Float,
+                             _ maxval: Float, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guarded("sgx_prng_uniform") {
+        let k = try loadKey(key)
+        try checkCount(n, out)
+        guard minval.isFinite, maxval.isFinite else {
+            throw CError(.invalidArgument, "minval and maxval must be finite, got \(minval), \(maxval)")
+        }
+        for i in 0..<Int(n) { out![i] = k.uniform(at: i, minval: minval, maxval: maxval) }
+    }
+}
+
+@_cdecl("sgx_prng_randint")
+public func sgx_prng_randint(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval: Int32,
+                             _ maxval: Int32, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("sgx_prng_randint") {
+        let k = try loadKey(key)
+        try checkCount(n, out)
+        let values = k.randint(count: Int(n), minval: minval, maxval: maxval)
+        for i in 0..<Int(n) { out![i] = values[i] }
+    }
+}
+
+@_cdecl("sgx_prng_normal")
+public func sgx_prng_normal(_ key: UnsafePointer<UInt32>?, _ n: Int64,
+                            _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guarded("sgx_prng_normal") {
+        let k = try loadKey(key)
+        try checkCount(n, out)
+        for i in 0..<Int(n) { out![i] = k.normal(at: i) }
+    }
+}

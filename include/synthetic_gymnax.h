@@ -1,0 +1,255 @@
+/*
+ * synthetic_gymnax.h — C interface of the synthetic-gymnax Swift library.
+ *
+ * The library implements gymnax-compatible reinforcement-learning
+ * environments (CartPole-v1, Acrobot-v1, MountainCar-v0,
+ * MountainCarContinuous-v0, Pendulum-v1) natively, driven by a bit-exact
+ * implementation of JAX's default PRNG (threefry2x32, partitionable), so that
+ * the same key gives the same result as gymnax 0.0.9.
+ *
+ * Conventions
+ *   - Every symbol carries the prefix `sgx_` / `SGX_`.
+ *   - Functions that can fail return an `int32_t` status (`SGX_OK` == 0 on
+ *     success). On failure `sgx_last_error()` returns a message describing
+ *     the problem; it is thread-local and valid until the next failing call
+ *     on the same thread.
+ *   - Objects are opaque handles with an explicit create and free.
+ *   - Every buffer comes with its element count, or with the batch size `n`
+ *     from which the documented count follows. Buffers are caller-owned; the
+ *     library never keeps a pointer to them after the call returns.
+ *   - Numerics are float32, like gymnax. A PRNG key is two uint32 words, laid
+ *     out exactly as `jax.random.PRNGKey(seed)` (a `uint32[2]` array).
+ *   - Thread safety: functions taking a `const sgx_env *` may be called from
+ *     several threads at once on the same handle; distinct handles are
+ *     independent. Freeing a handle while another thread uses it is undefined.
+ *
+ * Compatibility: the header grows by adding functions; existing signatures
+ * and status codes do not change within an ABI version. Check
+ * `sgx_abi_version()` against `SGX_ABI_VERSION` at start-up.
+ */
+#ifndef SYNTHETIC_GYMNAX_H
+#define SYNTHETIC_GYMNAX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** ABI version of this header. Incremented only on incompatible changes. */
+#define SGX_ABI_VERSION 1
+
+/** ABI version the loaded library implements; compare with SGX_ABI_VERSION. */
+int32_t sgx_abi_version(void);
+
+/** Library version as a static NUL-terminated string, e.g. "0.1.0". */
+const char *sgx_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Status codes returned by every fallible function. */
+enum {
+    SGX_OK = 0,                  /**< success */
+    SGX_ERR_NULL_POINTER = 1,    /**< a required pointer argument was NULL */
+    SGX_ERR_INVALID_ARGUMENT = 2,/**< a size, count or value is out of range */
+    SGX_ERR_UNKNOWN_ID = 3,      /**< no environment is registered under that id */
+    SGX_ERR_UNKNOWN_PARAMETER = 4,/**< a parameter name the environment does not have */
+    SGX_ERR_INVALID_ACTION = 5,  /**< discrete action out of range, or NaN/inf action */
+    SGX_ERR_WRONG_ACTION_TYPE = 6,/**< discrete step on a continuous env or vice versa */
+    SGX_ERR_IO = 7,              /**< a file could not be read or written */
+    SGX_ERR_FORMAT = 8,          /**< a file is corrupt or does not fit */
+    SGX_ERR_INTERNAL = 99        /**< a bug in the library; please report it */
+};
+
+/**
+ * Message describing the last failure on the calling thread, or "" if none.
+ * The string is owned by the library and valid until the next failing call
+ * on the same thread.
+ */
+const char *sgx_last_error(void);
+
+/** Short static name of a status code, e.g. "SGX_ERR_UNKNOWN_ID". */
+const char *sgx_status_name(int32_t status);
+
+/* ------------------------------------------------------------------------ */
+/* PRNG: JAX's threefry2x32 (jax_threefry_partitionable=True)               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * `jax.random.PRNGKey(seed)` as JAX computes it by default (`jax_enable_x64`
+ * off, so the seed is taken modulo 2^32): out_key = {0, seed mod 2^32}.
+ */
+int32_t sgx_prng_key(int64_t seed, uint32_t out_key[2]);
+
+/** `jax.random.split(key, num)`: writes `num` keys (2*num words) to out_keys. num >= 1. */
+int32_t sgx_prng_split(const uint32_t key[2], int32_t num, uint32_t *out_keys);
+
+/** `jax.random.fold_in(key, data)`. */
+int32_t sgx_prng_fold_in(const uint32_t key[2], uint32_t data, uint32_t out_key[2]);
+
+/** `jax.random.bits(key, (n,), uint32)`: n >= 0 words. */
+int32_t sgx_prng_bits(const uint32_t key[2], int64_t n, uint32_t *out);
+
+/** `jax.random.uniform(key, (n,), float32, minval, maxval)`. */
+int32_t sgx_prng_uniform(const uint32_t key[2], int64_t n, float minval, float maxval,
+                         float *out);
+
+/** `jax.random.randint(key, (n,), minval, maxval, int32)`: values in [minval, maxval). */
+int32_t sgx_prng_randint(const uint32_t key[2], int64_t n, int32_t minval, int32_t maxval,
+                         int32_t *out);
+
+/** `jax.random.normal(key, (n,), float32)` (within 1e-6 of JAX). */
+int32_t sgx_prng_normal(const uint32_t key[2], int64_t n, float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Environment registry                                                     */
+/* ------------------------------------------------------------------------ */
+
+/** Number of registered environment ids. */
+int32_t sgx_env_registered_count(void);
+
+/** The registered id at `index` (0 <= index < count), or NULL when out of range. Static string. */
+const char *sgx_env_registered_id(int32_t index);
+
+/* ------------------------------------------------------------------------ */
+/* Environments                                                             */
+/* ------------------------------------------------------------------------ */
+
+/** An environment with fixed parameters. Opaque; create with sgx_env_create. */
+typedef struct sgx_env sgx_env;
+
+/** Kinds of action space. */
+enum {
+    SGX_SPACE_DISCRETE = 0,      /**< actions are int32 in [0, n) */
+    SGX_SPACE_BOX = 1            /**< actions are float32 vectors with bounds */
+};
+
+/** Data types of parameters and state fields. */
+enum {
+    SGX_DTYPE_FLOAT32 = 0,
+    SGX_DTYPE_INT32 = 1,
+    SGX_DTYPE_BOOL = 2
+};
+
+/**
+ * Creates the environment registered as `id` (e.g. "CartPole-v1") with its
+ * gymnax default parameters, overridden by `num_params` name/value pairs
+ * (names as the fields of gymnax's EnvParams, e.g. "max_steps_in_episode",
+ * "gravity"; integer parameters must be given integral values). `param_names`
+ * and `param_values` may be NULL when num_params == 0.
+ * On success *out_env receives a handle to free with sgx_env_free.
+ * Errors: SGX_ERR_UNKNOWN_ID, SGX_ERR_UNKNOWN_PARAMETER, SGX_ERR_INVALID_ARGUMENT
+ * (non-finite value, non-integral or non-positive max_steps_in_episode, ...).
+ */
+int32_t sgx_env_create(const char *id, const char *const *param_names,
+                       const double *param_values, int32_t num_params, sgx_env **out_env);
+
+/** Frees an environment. NULL is accepted and ignored. */
+void sgx_env_free(sgx_env *env);
+
+/** The environment's id (gymnax's `env.name`), static for the handle's lifetime; NULL if env is NULL. */
+const char *sgx_env_name(const sgx_env *env);
+
+/** Observation size (observations are flat float32 vectors); -1 if env is NULL. */
+int32_t sgx_env_obs_size(const sgx_env *env);
+
+/** Observation-space bounds: writes obs_size floats to each of low and high. size must equal obs_size. */
+int32_t sgx_env_obs_bounds(const sgx_env *env, float *low, float *high, int32_t size);
+
+/** SGX_SPACE_DISCRETE or SGX_SPACE_BOX; -1 if env is NULL. */
+int32_t sgx_env_action_kind(const sgx_env *env);
+
+/**
+ * For a discrete space the number of actions n; for a box the number of
+ * action components (gymnax's `num_actions`). -1 if env is NULL.
+ */
+int32_t sgx_env_num_actions(const sgx_env *env);
+
+/** Action-space bounds of a box space: `size` (= num_actions) floats each. */
+int32_t sgx_env_action_bounds(const sgx_env *env, float *low, float *high, int32_t size);
+
+/**
+ * Number of parameters (gymnax EnvParams fields). A parameter that is an
+ * array in gymnax is exposed element by element: Acrobot's available_torque
+ * is "available_torque[0]", "available_torque[1]", "available_torque[2]".
+ */
+int32_t sgx_env_param_count(const sgx_env *env);
+
+/**
+ * Parameter `index`: its name (static for the handle's lifetime), current
+ * value and dtype (SGX_DTYPE_FLOAT32 or SGX_DTYPE_INT32). Any out pointer may be NULL.
+ */
+int32_t sgx_env_param(const sgx_env *env, int32_t index, const char **out_name,
+                      double *out_value, int32_t *out_dtype);
+
+/**
+ * State layout. A state is `state_size` float32 values plus an int32 step
+ * counter `time` (gymnax's EnvState.time). The float values are the gymnax
+ * EnvState fields in order, each a slice [offset, offset + length).
+ */
+int32_t sgx_env_state_size(const sgx_env *env);
+
+/** Number of state fields, not counting `time`. */
+int32_t sgx_env_state_field_count(const sgx_env *env);
+
+/**
+ * State field `index`: name (e.g. "theta_dot"), offset and length in the
+ * float32 state vector, and dtype (SGX_DTYPE_FLOAT32, or SGX_DTYPE_BOOL stored
+ * as 0.0/1.0). Any out pointer may be NULL.
+ */
+int32_t sgx_env_state_field(const sgx_env *env, int32_t index, const char **out_name,
+                            int32_t *out_offset, int32_t *out_length, int32_t *out_dtype);
+
+/**
+ * Batched `env.reset(key, params)` for n >= 1 environments.
+ *   keys      n*2 uint32, one JAX key per environment
+ *   out_obs   n*obs_size float32
+ *   out_state n*state_size float32
+ *   out_time  n int32
+ */
+int32_t sgx_env_reset(const sgx_env *env, int32_t n, const uint32_t *keys, float *out_obs,
+                      float *out_state, int32_t *out_time);
+
+/**
+ * Batched `env.step(key, state, action, params)` for n >= 1 environments with
+ * gymnax's auto-reset: the key is split into a step key and a reset key, and
+ * an environment whose step ends the episode returns the reset observation
+ * and state (reward and done are those of the step).
+ *   keys          n*2 uint32
+ *   state, time   n*state_size float32 and n int32: the current states
+ *   actions       discrete: n int32 in [0, num_actions)
+ *                 box:      n*num_actions float32, finite (clipped to the
+ *                           bounds by the environment, as in gymnax)
+ *   out_obs       n*obs_size float32
+ *   out_state     n*state_size float32 (may alias `state`)
+ *   out_time      n int32 (may alias `time`)
+ *   out_reward    n float32
+ *   out_done      n uint8 (1 when the episode ended: terminal or time limit)
+ *   out_truncated n uint8, or NULL: 1 when it ended by the time limit only
+ * Errors: SGX_ERR_WRONG_ACTION_TYPE, SGX_ERR_INVALID_ACTION (nothing is
+ * written when any action is invalid), SGX_ERR_NULL_POINTER,
+ * SGX_ERR_INVALID_ARGUMENT (n < 1).
+ */
+int32_t sgx_env_step_discrete(const sgx_env *env, int32_t n, const uint32_t *keys,
+                              const float *state, const int32_t *time, const int32_t *actions,
+                              float *out_obs, float *out_state, int32_t *out_time,
+                              float *out_reward, uint8_t *out_done, uint8_t *out_truncated);
+
+/** Box-action variant of sgx_env_step_discrete; `actions` holds n*num_actions float32. */
+int32_t sgx_env_step_continuous(const sgx_env *env, int32_t n, const uint32_t *keys,
+                                const float *state, const int32_t *time, const float *actions,
+                                float *out_obs, float *out_state, int32_t *out_time,
+                                float *out_reward, uint8_t *out_done, uint8_t *out_truncated);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNTHETIC_GYMNAX_H */
