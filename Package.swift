@@ -1,5 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
+
+// The library is built from source on the machine that runs it (swift build,
+// pip install ./python), so it may use that machine's vector units, like
+// -march=native: AVX2 and FMA when /proc/cpuinfo lists them. Results do not
+// depend on it (no fast-math; fused multiply-adds are explicit), only speed.
+// SGX_PORTABLE=1 builds for the baseline x86-64 instead.
+let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+let nativeVectors = ProcessInfo.processInfo.environment["SGX_PORTABLE"] == nil
+    && cpuFlags.contains(" avx2") && cpuFlags.contains(" fma")
+let coreFlags = ["-enforce-exclusivity=unchecked"] + (nativeVectors ? ["-target-cpu", "haswell"] : [])
 
 let package = Package(
     name: "SyntheticGymnax",
@@ -9,14 +20,20 @@ let package = Package(
         // The C ABI (include/synthetic_gymnax.h) as one shared library:
         // libsynthetic_gymnax.so.
         .library(name: "synthetic_gymnax", type: .dynamic, targets: ["SyntheticGymnaxC"]),
+        // Command-line tool: random-policy rollouts (and, later, training).
+        .executable(name: "sgx", targets: ["sgx"]),
     ],
     targets: [
         .target(
             name: "SyntheticGymnax",
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            swiftSettings: [.unsafeFlags(coreFlags)]
         ),
         .target(
             name: "SyntheticGymnaxC",
+            dependencies: ["SyntheticGymnax"]
+        ),
+        .executableTarget(
+            name: "sgx",
             dependencies: ["SyntheticGymnax"]
         ),
         .testTarget(

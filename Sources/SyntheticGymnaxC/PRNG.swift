@@ -29,11 +29,7 @@ public func sgx_prng_split(_ key: UnsafePointer<UInt32>?, _ num: Int32,
         let k = try loadKey(key)
         guard num >= 1 else { throw CError(.invalidArgument, "num must be >= 1, got \(num)") }
         let out = try required(outKeys, "out_keys")
-        for i in 0..<Int(num) {
-            let sub = k.split(index: i)
-            out[2 * i] = sub.k0
-            out[2 * i + 1] = sub.k1
-        }
+        k.split(count: Int(num), into: out)
     }
 }
 
@@ -54,7 +50,7 @@ public func sgx_prng_bits(_ key: UnsafePointer<UInt32>?, _ n: Int64,
     guarded("sgx_prng_bits") {
         let k = try loadKey(key)
         try checkCount(n, out)
-        for i in 0..<Int(n) { out![i] = k.bits(at: i) }
+        k.bits(count: Int(n), into: out!)
     }
 }
 
@@ -67,7 +63,7 @@ public func sgx_prng_uniform(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval
         guard minval.isFinite, maxval.isFinite else {
             throw CError(.invalidArgument, "minval and maxval must be finite, got \(minval), \(maxval)")
         }
-        for i in 0..<Int(n) { out![i] = k.uniform(at: i, minval: minval, maxval: maxval) }
+        k.uniform(count: Int(n), minval: minval, maxval: maxval, into: out!)
     }
 }
 
@@ -77,8 +73,7 @@ public func sgx_prng_randint(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval
     guarded("sgx_prng_randint") {
         let k = try loadKey(key)
         try checkCount(n, out)
-        let values = k.randint(count: Int(n), minval: minval, maxval: maxval)
-        for i in 0..<Int(n) { out![i] = values[i] }
+        k.randint(count: Int(n), minval: minval, maxval: maxval, into: out!)
     }
 }
 
@@ -88,6 +83,6 @@ public func sgx_prng_normal(_ key: UnsafePointer<UInt32>?, _ n: Int64,
     guarded("sgx_prng_normal") {
         let k = try loadKey(key)
         try checkCount(n, out)
-        for i in 0..<Int(n) { out![i] = k.normal(at: i) }
+        k.normal(count: Int(n), into: out!)
     }
 }

@@ -5,6 +5,10 @@ import Glibc
 /// MountainCar-v0 as gymnax 0.0.9 implements it (`classic_control/mountain_car.py`):
 /// an under-powered car in a valley pushes left (0), not at all (1) or right
 /// (2); reward -1 per step until it reaches the flag.
+///
+/// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
+/// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
+/// float32 results match gymnax bit for bit.
 public struct MountainCar: Environment {
     public struct Params: NamedParameters, Equatable {
         public var minPosition = -1.2
@@ -58,7 +62,8 @@ public struct MountainCar: Environment {
     public func stepEnv(key: PRNGKey, state s: CarState, action: UnsafePointer<Float>)
         -> (state: CarState, reward: Float, terminated: Bool)
     {
-        var velocity = s.velocity + (action.pointee - 1) * force - cosf(3 * s.position) * gravity
+        var velocity = s.velocity.addingProduct(action.pointee - 1, force)
+            .addingProduct(-cosf(3 * s.position), gravity)
         velocity = min(max(velocity, -maxSpeed), maxSpeed)
         var position = s.position + velocity
         position = min(max(position, minPosition), maxPosition)

@@ -6,6 +6,10 @@ import Glibc
 /// (`classic_control/continuous_mountain_car.py`): the car applies a force in
 /// [-1, 1]; reward -0.1 a² per step (of the unclipped action, as in gymnax)
 /// plus 100 on reaching the flag.
+///
+/// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
+/// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
+/// float32 results match gymnax bit for bit.
 public struct MountainCarContinuous: Environment {
     public struct Params: NamedParameters, Equatable {
         public var minAction = -1.0
@@ -68,13 +72,14 @@ public struct MountainCarContinuous: Environment {
     {
         let a = action.pointee
         let force = min(max(a, minAction), maxAction)
-        var velocity = s.velocity + force * power - cosf(3 * s.position) * gravity
+        var velocity = s.velocity.addingProduct(force, power)
+            .addingProduct(-cosf(3 * s.position), gravity)
         velocity = min(max(velocity, -maxSpeed), maxSpeed)
         var position = s.position + velocity
         position = min(max(position, minPosition), maxPosition)
         velocity = velocity * (position >= goalPosition && velocity < 0 ? 0 : 1)
         let terminated = position >= goalPosition && velocity >= goalVelocity
-        let reward = Float(-0.1) * (a * a) + (terminated ? 100 : 0)
+        let reward = Float(terminated ? 100 : 0).addingProduct(-0.1, a * a)
         return (CarState(position: position, velocity: velocity, time: s.time + 1), reward, terminated)
     }
 

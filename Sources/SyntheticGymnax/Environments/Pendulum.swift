@@ -5,6 +5,10 @@ import Glibc
 /// Pendulum-v1 as gymnax 0.0.9 implements it (`classic_control/pendulum.py`):
 /// swing a pendulum up and keep it upright with a torque in [-2, 2]; reward
 /// -(angle² + 0.1 velocity² + 0.001 torque²); episodes last 200 steps.
+///
+/// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
+/// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
+/// float32 results match gymnax bit for bit.
 public struct Pendulum: Environment {
     public struct Params: NamedParameters, Equatable {
         public var maxSpeed = 8.0
@@ -30,9 +34,20 @@ public struct Pendulum: Environment {
         /// The last applied (clipped) torque; gymnax keeps it for rendering.
         public var lastU: Float
         public var time: Int32
+        /// The velocity `jit(env.step)` puts in the observation. XLA recomputes
+        /// the velocity update inside the observation kernel and fuses the
+        /// other product of `g-term + u-term` there, so after a step it can be
+        /// one ulp off `thetaDot`. Not part of gymnax's state (not stored,
+        /// not compared); equal to `thetaDot` for any other state.
+        @usableFromInline var observedThetaDot: Float
 
         public init(theta: Float, thetaDot: Float, lastU: Float, time: Int32) {
             (self.theta, self.thetaDot, self.lastU, self.time) = (theta, thetaDot, lastU, time)
+            observedThetaDot = thetaDot
+        }
+
+        public static func == (a: State, b: State) -> Bool {
+            (a.theta, a.thetaDot, a.lastU, a.time) == (b.theta, b.thetaDot, b.lastU, b.time)
         }
     }
 
@@ -80,12 +95,19 @@ public struct Pendulum: Environment {
     {
         let u = min(max(action.pointee, -maxTorque), maxTorque)
         let angle = Self.angleNormalize(s.theta)
-        let reward = -(angle * angle + 0.1 * (s.thetaDot * s.thetaDot) + 0.001 * (u * u))
-        var newThetaDot = s.thetaDot
-            + (3 * g / (2 * l) * sinf(s.theta) + 3.0 / (m * (l * l)) * u) * dt
-        newThetaDot = min(max(newThetaDot, -maxSpeed), maxSpeed)
-        let newTheta = s.theta + newThetaDot * dt
-        return (State(theta: newTheta, thetaDot: newThetaDot, lastU: u, time: s.time + 1), reward, false)
+        let reward = -(angle * angle).addingProduct(s.thetaDot * s.thetaDot, 0.1)
+            .addingProduct(u * u, 0.001)
+        let gravityTerm = 3 * g / (2 * l), torqueTerm = 3.0 / (m * (l * l))
+        let sintheta = sinf(s.theta)
+        let thetaDotDot = (gravityTerm * sintheta).addingProduct(torqueTerm, u)
+        let newThetaDot = min(max(s.thetaDot.addingProduct(thetaDotDot, dt), -maxSpeed), maxSpeed)
+        var next = State(theta: s.theta.addingProduct(newThetaDot, dt), thetaDot: newThetaDot,
+                         lastU: u, time: s.time + 1)
+        // The observation's copy of the same update, fused the other way round.
+        let observedThetaDotDot = (torqueTerm * u).addingProduct(gravityTerm, sintheta)
+        next.observedThetaDot = min(max(s.thetaDot.addingProduct(observedThetaDotDot, dt), -maxSpeed),
+                                    maxSpeed)
+        return (next, reward, false)
     }
 
     @inlinable
@@ -96,7 +118,7 @@ public struct Pendulum: Environment {
 
     @inlinable
     public func observation(of s: State, into out: UnsafeMutablePointer<Float>) {
-        out[0] = cosf(s.theta); out[1] = sinf(s.theta); out[2] = s.thetaDot
+        out[0] = cosf(s.theta); out[1] = sinf(s.theta); out[2] = s.observedThetaDot
     }
 
     @inlinable

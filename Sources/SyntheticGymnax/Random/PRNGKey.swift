@@ -73,37 +73,41 @@ public struct PRNGKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-@inlinable @inline(__always)
-func rotl(_ x: UInt32, _ r: UInt32) -> UInt32 {
-    (x &<< r) | (x &>> (32 &- r))
-}
-
 /// The Threefry-2x32 block cipher with 20 rounds (Salmon et al. 2011), as in
 /// `jax._src.prng.threefry2x32`: encrypts the counter (c0, c1) under the key.
+/// Generic over SIMD vectors so that many counters are hashed at once.
 @inlinable @inline(__always)
-public func threefry2x32(_ key0: UInt32, _ key1: UInt32, _ c0: UInt32, _ c1: UInt32)
-    -> (UInt32, UInt32)
-{
+public func threefry2x32<V: SIMD>(_ key0: UInt32, _ key1: UInt32, _ c0: V, _ c1: V) -> (V, V)
+where V.Scalar == UInt32 {
     let key2 = key0 ^ key1 ^ 0x1BD1_1BDA
     var x0 = c0 &+ key0
     var x1 = c1 &+ key1
 
+    @inline(__always) func round(_ r: UInt32) {
+        x0 = x0 &+ x1
+        x1 = (x1 &<< r) | (x1 &>> (32 - r))
+        x1 ^= x0
+    }
     @inline(__always) func rounds(_ r0: UInt32, _ r1: UInt32, _ r2: UInt32, _ r3: UInt32) {
-        x0 = x0 &+ x1; x1 = rotl(x1, r0); x1 ^= x0
-        x0 = x0 &+ x1; x1 = rotl(x1, r1); x1 ^= x0
-        x0 = x0 &+ x1; x1 = rotl(x1, r2); x1 ^= x0
-        x0 = x0 &+ x1; x1 = rotl(x1, r3); x1 ^= x0
+        round(r0); round(r1); round(r2); round(r3)
     }
 
     rounds(13, 15, 26, 6)
-    x0 = x0 &+ key1; x1 = x1 &+ key2 &+ 1
+    x0 = x0 &+ key1; x1 = x1 &+ (key2 &+ 1)
     rounds(17, 29, 16, 24)
-    x0 = x0 &+ key2; x1 = x1 &+ key0 &+ 2
+    x0 = x0 &+ key2; x1 = x1 &+ (key0 &+ 2)
     rounds(13, 15, 26, 6)
-    x0 = x0 &+ key0; x1 = x1 &+ key1 &+ 3
+    x0 = x0 &+ key0; x1 = x1 &+ (key1 &+ 3)
     rounds(17, 29, 16, 24)
-    x0 = x0 &+ key1; x1 = x1 &+ key2 &+ 4
+    x0 = x0 &+ key1; x1 = x1 &+ (key2 &+ 4)
     rounds(13, 15, 26, 6)
-    x0 = x0 &+ key2; x1 = x1 &+ key0 &+ 5
+    x0 = x0 &+ key2; x1 = x1 &+ (key0 &+ 5)
     return (x0, x1)
+}
+
+/// Threefry-2x32 of one counter.
+@inlinable @inline(__always)
+public func threefry2x32(_ key0: UInt32, _ key1: UInt32, _ c0: UInt32, _ c1: UInt32) -> (UInt32, UInt32) {
+    let (a, b) = threefry2x32(key0, key1, SIMD2(c0, 0), SIMD2(c1, 0))
+    return (a[0], b[0])
 }

@@ -11,7 +11,7 @@ public let availableCores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))
 /// when the batch is large enough to pay for the threads; inline otherwise.
 /// Chunks are disjoint, so writes to per-index slots never race.
 @inlinable
-public func parallelChunks(count: Int, minimumPerChunk: Int = 2048, _ body: (Range<Int>) -> Void) {
+public func parallelChunks(count: Int, minimumPerChunk: Int = 256, _ body: (Range<Int>) -> Void) {
     let chunks = min(availableCores, count / minimumPerChunk)
     if chunks <= 1 {
         body(0..<count)

@@ -1,0 +1,318 @@
+/*
+ * C test of the public ABI: compiled with only include/ on the include path
+ * and linked against libsynthetic_gymnax, as a C user would.
+ *
+ *   cc -std=c11 -Wall -Wextra -Werror -I include Tests/c/test_abi.c \
+ *      -L .build/release -lsynthetic_gymnax -Wl,-rpath,.build/release -lpthread -lm
+ *
+ * Prints one line per failed check and a final "N passed, N failed" line;
+ * exits non-zero on any failure.
+ */
+#include "synthetic_gymnax.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passed++;                                                      \
+        } else {                                                           \
+            failed++;                                                      \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_STATUS(call, expected)                                              \
+    do {                                                                          \
+        int32_t s_ = (call);                                                      \
+        CHECK(s_ == (expected), "%s returned %s (%s), expected %s", #call,        \
+              sgx_status_name(s_), sgx_last_error(), sgx_status_name(expected)); \
+    } while (0)
+
+/* The error message must mention `needle`. */
+#define CHECK_ERROR_MENTIONS(needle) \
+    CHECK(strstr(sgx_last_error(), (needle)) != NULL, "last error \"%s\" lacks \"%s\"", sgx_last_error(), (needle))
+
+static void test_version(void) {
+    CHECK(sgx_abi_version() == SGX_ABI_VERSION, "abi %d", sgx_abi_version());
+    CHECK(sgx_version() != NULL && strlen(sgx_version()) > 0, "version");
+    CHECK(strcmp(sgx_status_name(SGX_ERR_UNKNOWN_ID), "SGX_ERR_UNKNOWN_ID") == 0, "status name");
+    CHECK(strcmp(sgx_status_name(12345), "SGX_ERR_UNKNOWN_STATUS") == 0, "unknown status name");
+}
+
+static void test_prng(void) {
+    uint32_t key[2], keys[6], sub[2];
+    CHECK_STATUS(sgx_prng_key(0, key), SGX_OK);
+    CHECK(key[0] == 0 && key[1] == 0, "PRNGKey(0)");
+    /* jax.random.split(PRNGKey(0), 3) */
+    CHECK_STATUS(sgx_prng_split(key, 3, keys), SGX_OK);
+    CHECK(keys[0] == 1797259609u && keys[1] == 2579123966u, "split[0] = %u %u", keys[0], keys[1]);
+    CHECK(keys[2] == 928981903u && keys[3] == 3453687069u, "split[1]");
+    CHECK(keys[4] == 4146024105u && keys[5] == 2718843009u, "split[2]");
+    /* jax.random.fold_in(PRNGKey(0), 5) */
+    CHECK_STATUS(sgx_prng_fold_in(key, 5, sub), SGX_OK);
+    CHECK(sub[0] == 1524306142u && sub[1] == 1887795613u, "fold_in = %u %u", sub[0], sub[1]);
+    float u[4];
+    CHECK_STATUS(sgx_prng_uniform(key, 4, -0.05f, 0.05f, u), SGX_OK);
+    /* = CartPole reset from PRNGKey(0) in gymnax: jax.random.uniform(PRNGKey(0), (4,), minval=-0.05, maxval=0.05) */
+    CHECK(u[0] == 0.04476670175790787f && u[1] == 0.04785798862576485f && u[2] == -0.016770852729678154f &&
+              u[3] == -0.003133154008537531f, "uniform %.9g %.9g", u[0], u[3]);
+    int32_t r[8];
+    CHECK_STATUS(sgx_prng_randint(key, 8, 0, 3, r), SGX_OK);
+    for (int i = 0; i < 8; i++) CHECK(r[i] >= 0 && r[i] < 3, "randint %d", r[i]);
+    float z[16];
+    CHECK_STATUS(sgx_prng_normal(key, 16, z), SGX_OK);
+    for (int i = 0; i < 16; i++) CHECK(isfinite(z[i]) && fabsf(z[i]) < 6, "normal %g", z[i]);
+    /* errors */
+    CHECK_STATUS(sgx_prng_split(NULL, 2, keys), SGX_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("key");
+    CHECK_STATUS(sgx_prng_split(key, 0, keys), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_prng_uniform(key, -1, 0, 1, u), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_prng_uniform(key, 4, NAN, 1, u), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_prng_bits(key, 3, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_prng_bits(key, 0, NULL), SGX_OK);
+}
+
+static void test_registry(void) {
+    int32_t count = sgx_env_registered_count();
+    CHECK(count >= 5, "count %d", count);
+    const char *expected[] = {"CartPole-v1", "Acrobot-v1", "MountainCar-v0",
+                              "MountainCarContinuous-v0", "Pendulum-v1"};
+    for (int e = 0; e < 5; e++) {
+        int found = 0;
+        for (int i = 0; i < count; i++) found |= strcmp(sgx_env_registered_id(i), expected[e]) == 0;
+        CHECK(found, "%s registered", expected[e]);
+    }
+    CHECK(sgx_env_registered_id(-1) == NULL && sgx_env_registered_id(count) == NULL, "out of range");
+
+    /* Every registered environment creates, resets and steps with random actions. */
+    for (int i = 0; i < count; i++) {
+        sgx_env *env = NULL;
+        CHECK_STATUS(sgx_env_create(sgx_env_registered_id(i), NULL, NULL, 0, &env), SGX_OK);
+        if (!env) continue;
+        enum { N = 16 };
+        int32_t obs_size = sgx_env_obs_size(env), state_size = sgx_env_state_size(env);
+        int32_t na = sgx_env_num_actions(env);
+        float *obs = calloc(N * obs_size, sizeof(float)), *state = calloc(N * state_size, sizeof(float));
+        float reward[N], actions_f[N * 8];
+        int32_t time[N], actions_i[N];
+        uint8_t done[N], trunc[N];
+        uint32_t keys[2 * N], key[2];
+        sgx_prng_key(i, key);
+        sgx_prng_split(key, N, keys);
+        CHECK_STATUS(sgx_env_reset(env, N, keys, obs, state, time), SGX_OK);
+        for (int t = 0; t < 300; t++) {
+            sgx_prng_fold_in(key, t, key);
+            sgx_prng_split(key, N, keys);
+            if (sgx_env_action_kind(env) == SGX_SPACE_DISCRETE) {
+                sgx_prng_randint(key, N, 0, na, actions_i);
+                CHECK_STATUS(sgx_env_step_discrete(env, N, keys, state, time, actions_i, obs, state, time,
+                                                   reward, done, trunc), SGX_OK);
+            } else {
+                sgx_prng_uniform(key, N * na, -1, 1, actions_f);
+                CHECK_STATUS(sgx_env_step_continuous(env, N, keys, state, time, actions_f, obs, state,
+                                                     time, reward, done, trunc), SGX_OK);
+            }
+        }
+        for (int k = 0; k < N * obs_size; k++) CHECK(isfinite(obs[k]), "obs finite");
+        free(obs);
+        free(state);
+        sgx_env_free(env);
+    }
+}
+
+static void test_cartpole(void) {
+    sgx_env *env = NULL;
+    const char *names[] = {"max_steps_in_episode", "gravity"};
+    const double values[] = {3, 12.0};
+    CHECK_STATUS(sgx_env_create("CartPole-v1", names, values, 2, &env), SGX_OK);
+    CHECK(strcmp(sgx_env_name(env), "CartPole-v1") == 0, "name");
+    CHECK(sgx_env_obs_size(env) == 4 && sgx_env_state_size(env) == 4, "sizes");
+    CHECK(sgx_env_action_kind(env) == SGX_SPACE_DISCRETE && sgx_env_num_actions(env) == 2, "space");
+    float low[4], high[4];
+    CHECK_STATUS(sgx_env_obs_bounds(env, low, high, 4), SGX_OK);
+    CHECK(high[0] == 4.8f && low[0] == -4.8f, "x bound %g", high[0]);
+    CHECK_STATUS(sgx_env_obs_bounds(env, low, high, 3), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_env_action_bounds(env, low, high, 1), SGX_ERR_WRONG_ACTION_TYPE);
+
+    /* parameters and state layout */
+    int32_t np = sgx_env_param_count(env);
+    CHECK(np == 11, "param count %d", np);
+    int seen_gravity = 0;
+    for (int i = 0; i < np; i++) {
+        const char *name;
+        double value;
+        int32_t dtype;
+        CHECK_STATUS(sgx_env_param(env, i, &name, &value, &dtype), SGX_OK);
+        if (strcmp(name, "gravity") == 0) seen_gravity = value == 12.0 && dtype == SGX_DTYPE_FLOAT32;
+        if (strcmp(name, "max_steps_in_episode") == 0) CHECK(value == 3 && dtype == SGX_DTYPE_INT32, "max steps");
+    }
+    CHECK(seen_gravity, "gravity override visible");
+    CHECK_STATUS(sgx_env_param(env, np, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
+    const char *field;
+    int32_t offset, length, dtype;
+    CHECK_STATUS(sgx_env_state_field(env, 3, &field, &offset, &length, &dtype), SGX_OK);
+    CHECK(strcmp(field, "theta_dot") == 0 && offset == 3 && length == 1 && dtype == SGX_DTYPE_FLOAT32, "field");
+
+    /* reset from PRNGKey(0) equals gymnax; the 3-step limit truncates. */
+    uint32_t key[2] = {0, 0};
+    float obs[4], state[4], reward;
+    int32_t time, action = 1;
+    uint8_t done, trunc;
+    CHECK_STATUS(sgx_env_reset(env, 1, key, obs, state, &time), SGX_OK);
+    CHECK(obs[0] == 0.04476670175790787f && obs[1] == 0.04785798862576485f &&
+              obs[2] == -0.016770852729678154f && obs[3] == -0.003133154008537531f, "reset obs");
+    for (int t = 1; t <= 3; t++) {
+        key[1] = t;
+        CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
+                                           &reward, &done, &trunc), SGX_OK);
+        CHECK(reward == 1.0f, "reward");
+        CHECK(done == (t == 3) && trunc == (t == 3), "t=%d done=%d trunc=%d", t, done, trunc);
+    }
+    CHECK(time == 0, "auto-reset time %d", time);
+    /* truncated may be NULL */
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
+                                       &reward, &done, NULL), SGX_OK);
+
+    /* bad input */
+    int32_t bad = 2;
+    float before = state[0];
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &bad, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_INVALID_ACTION);
+    CHECK_ERROR_MENTIONS("out of range");
+    CHECK(state[0] == before, "nothing written on error");
+    bad = -1;
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &bad, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_INVALID_ACTION);
+    float fa = 0.5f;
+    CHECK_STATUS(sgx_env_step_continuous(env, 1, key, state, &time, &fa, obs, state, &time,
+                                         &reward, &done, NULL), SGX_ERR_WRONG_ACTION_TYPE);
+    CHECK_STATUS(sgx_env_step_discrete(env, 0, key, state, &time, &action, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_env_step_discrete(env, -3, key, state, &time, &action, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, NULL, state, &time, &action, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
+                                       NULL, &done, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("out_reward");
+    CHECK_STATUS(sgx_env_step_discrete(NULL, 1, key, state, &time, &action, obs, state, &time,
+                                       &reward, &done, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_env_reset(env, 0, key, obs, state, &time), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_env_reset(env, 1, key, NULL, state, &time), SGX_ERR_NULL_POINTER);
+    sgx_env_free(env);
+}
+
+static void test_continuous_errors(void) {
+    sgx_env *env = NULL;
+    CHECK_STATUS(sgx_env_create("Pendulum-v1", NULL, NULL, 0, &env), SGX_OK);
+    float low[1], high[1];
+    CHECK_STATUS(sgx_env_action_bounds(env, low, high, 1), SGX_OK);
+    CHECK(low[0] == -2.0f && high[0] == 2.0f, "torque bounds");
+    uint32_t keys[4] = {0, 1, 0, 2};
+    float obs[6], state[6], reward[2], actions[2] = {0.5f, NAN};
+    int32_t time[2], da = 0;
+    uint8_t done[2];
+    CHECK_STATUS(sgx_env_reset(env, 2, keys, obs, state, time), SGX_OK);
+    CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
+                                         done, NULL), SGX_ERR_INVALID_ACTION);
+    CHECK_ERROR_MENTIONS("actions[1]");
+    actions[1] = INFINITY;
+    CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
+                                         done, NULL), SGX_ERR_INVALID_ACTION);
+    actions[1] = 100.0f; /* out of bounds: clipped, as gymnax does */
+    CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
+                                         done, NULL), SGX_OK);
+    CHECK(state[5] == 2.0f, "last_u clipped to max_torque: %g", state[5]);
+    CHECK_STATUS(sgx_env_step_discrete(env, 1, keys, state, time, &da, obs, state, time, reward, done,
+                                       NULL), SGX_ERR_WRONG_ACTION_TYPE);
+    sgx_env_free(env);
+}
+
+static void test_create_errors(void) {
+    sgx_env *env = (sgx_env *)0x1;
+    CHECK_STATUS(sgx_env_create("CartPole-v9", NULL, NULL, 0, &env), SGX_ERR_UNKNOWN_ID);
+    CHECK(env == NULL, "out_env cleared on failure");
+    CHECK_ERROR_MENTIONS("CartPole-v9");
+    CHECK_STATUS(sgx_env_create(NULL, NULL, NULL, 0, &env), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 0, NULL), SGX_ERR_NULL_POINTER);
+    const char *names[] = {"gravitee"};
+    double values[] = {1.0};
+    CHECK_STATUS(sgx_env_create("CartPole-v1", names, values, 1, &env), SGX_ERR_UNKNOWN_PARAMETER);
+    CHECK_ERROR_MENTIONS("gravitee");
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 1, &env), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_env_create("CartPole-v1", names, values, -1, &env), SGX_ERR_INVALID_ARGUMENT);
+    const char *ms[] = {"max_steps_in_episode"};
+    double frac[] = {2.5}, zero[] = {0}, nan_[] = {NAN};
+    CHECK_STATUS(sgx_env_create("CartPole-v1", ms, frac, 1, &env), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_env_create("CartPole-v1", ms, zero, 1, &env), SGX_ERR_INVALID_ARGUMENT);
+    const char *g[] = {"gravity"};
+    CHECK_STATUS(sgx_env_create("CartPole-v1", g, nan_, 1, &env), SGX_ERR_INVALID_ARGUMENT);
+    CHECK(sgx_env_obs_size(NULL) == -1 && sgx_env_name(NULL) == NULL, "NULL handle queries");
+    sgx_env_free(NULL);
+}
+
+/* Distinct handles on distinct threads; results equal the single-threaded run. */
+typedef struct {
+    const char *id;
+    float checksum;
+} thread_job;
+
+static void *run_job(void *arg) {
+    thread_job *job = arg;
+    sgx_env *env = NULL;
+    if (sgx_env_create(job->id, NULL, NULL, 0, &env) != SGX_OK) return NULL;
+    enum { N = 64 };
+    float obs[N * 6], state[N * 4], reward[N];
+    int32_t time[N], actions[N];
+    uint8_t done[N];
+    uint32_t key[2] = {0, 7}, keys[2 * N];
+    sgx_prng_split(key, N, keys);
+    sgx_env_reset(env, N, keys, obs, state, time);
+    job->checksum = 0;
+    for (int t = 0; t < 200; t++) {
+        sgx_prng_fold_in(key, t, key);
+        sgx_prng_split(key, N, keys);
+        sgx_prng_randint(key, N, 0, 2, actions);
+        sgx_env_step_discrete(env, N, keys, state, time, actions, obs, state, time, reward, done, NULL);
+        for (int i = 0; i < N; i++) job->checksum += reward[i] + obs[4 * i];
+    }
+    sgx_env_free(env);
+    return NULL;
+}
+
+static void test_threads(void) {
+    thread_job reference = {"CartPole-v1", 0};
+    run_job(&reference);
+    pthread_t threads[4];
+    thread_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){"CartPole-v1", -1};
+        pthread_create(&threads[i], NULL, run_job, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].checksum == reference.checksum, "thread %d: %g vs %g", i, jobs[i].checksum,
+              reference.checksum);
+    }
+}
+
+int main(void) {
+    test_version();
+    test_prng();
+    test_registry();
+    test_cartpole();
+    test_continuous_errors();
+    test_create_errors();
+    test_threads();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
