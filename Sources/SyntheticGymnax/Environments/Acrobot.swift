@@ -6,6 +6,10 @@ import Glibc
 /// the "book" dynamics): a two-link pendulum actuated at the joint between
 /// the links, one RK4 step of length `dt` per action, reward -1 per step
 /// until the tip swings above the bar.
+///
+/// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
+/// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
+/// float32 results match gymnax bit for bit.
 public struct Acrobot: Environment {
     public struct Params: NamedParameters, Equatable {
         public var availableTorque0 = -1.0
@@ -96,28 +100,38 @@ public struct Acrobot: Environment {
         let g: Float = 9.8
         let (i1, i2) = (moi, moi)
         let cos2 = cosf(theta2), sin2 = sinf(theta2)
-        let d1 = m1 * (lc1 * lc1) + m2 * ((l1 * l1 + lc2 * lc2) + 2 * l1 * lc2 * cos2) + i1 + i2
-        let d2 = m2 * (lc2 * lc2 + l1 * lc2 * cos2) + i2
+        // d1 = m1 lc1² + m2 (l1² + lc2² + 2 l1 lc2 cos θ2) + i1 + i2
+        let d1 = (m1 * (lc1 * lc1))
+            .addingProduct(m2, (lc2 * lc2).addingProduct(l1, l1).addingProduct(2 * l1 * lc2, cos2))
+            + i1 + i2
+        // d2 = m2 (lc2² + l1 lc2 cos θ2) + i2
+        let d2 = i2.addingProduct(m2, (l1 * lc2 * cos2).addingProduct(lc2, lc2))
         let phi2 = m2 * lc2 * g * cosf(theta1 + theta2 - Float(Double.pi / 2.0))
-        let phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * sin2
-            - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2
-            + (m1 * lc1 + m2 * l1) * g * cosf(theta1 - Float(Double.pi / 2))
+        // φ1 = -m2 l1 lc2 dθ2² sin θ2 - 2 m2 l1 lc2 dθ2 dθ1 sin θ2
+        //      + (m1 lc1 + m2 l1) g cos(θ1 - π/2) + φ2
+        let coriolis = 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2
+        let phi1 = (-coriolis).addingProduct(-m2 * l1 * lc2 * (dtheta2 * dtheta2), sin2)
+            .addingProduct((m2 * l1).addingProduct(m1, lc1) * g, cosf(theta1 - Float(Double.pi / 2)))
             + phi2
-        let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sin2 - phi2)
-            / (m2 * (lc2 * lc2) + i2 - (d2 * d2) / d1)
-        let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+        // ddθ2 = (a + d2/d1 φ1 - m2 l1 lc2 dθ1² sin θ2 - φ2) / (m2 lc2² + i2 - d2²/d1)
+        let numerator = a.addingProduct(d2 / d1, phi1)
+            .addingProduct(-(m2 * l1 * lc2 * (dtheta1 * dtheta1)), sin2) - phi2
+        let ddtheta2 = numerator / (i2.addingProduct(m2, lc2 * lc2) - (d2 * d2) / d1)
+        // ddθ1 = -(d2 ddθ2 + φ1) / d1
+        let ddtheta1 = -phi1.addingProduct(d2, ddtheta2) / d1
         return SIMD4(dtheta1, dtheta2, ddtheta1, ddtheta2)
     }
 
-    /// gymnax's `wrap(x, -pi, pi)`, operation for operation.
+    /// gymnax's `wrap(x, -pi, pi)`, operation for operation (XLA turns the
+    /// divisions by the constant `diff` into multiplications by its reciprocal).
     @inlinable
     static func wrap(_ x: Float) -> Float {
         let m = -Float(Double.pi), bigM = Float(Double.pi)
-        let diff = bigM - m
-        let goUp: Float = x < m ? 1 : 0
-        let goDown: Float = x >= bigM ? 1 : 0
-        let howOften = goUp * ((m - x) / diff).rounded(.up) + goDown * ((x - bigM) / diff + 1).rounded(.down)
-        return x - howOften * diff * goDown + howOften * diff * goUp
+        let diff = bigM - m, inverseDiff = 1 / diff
+        let goUp = x < m, goDown = x >= bigM
+        let howOften = (goUp ? ((m - x) * inverseDiff).rounded(.up) : 0)
+            + (goDown ? Float(1).addingProduct(x - bigM, inverseDiff).rounded(.down) : 0)
+        return x - (goDown ? howOften * diff : 0) + (goUp ? howOften * diff : 0)
     }
 
     @inlinable
@@ -136,10 +150,11 @@ public struct Acrobot: Environment {
         let y0 = SIMD4(s.jointAngle1, s.jointAngle2, s.velocity1, s.velocity2)
         let dt2 = dt / 2.0
         let k1 = dsdt(y0, torque)
-        let k2 = dsdt(y0 + dt2 * k1, torque)
-        let k3 = dsdt(y0 + dt2 * k2, torque)
-        let k4 = dsdt(y0 + dt * k3, torque)
-        let ns = y0 + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        let k2 = dsdt(y0.addingProduct(dt2, k1), torque)
+        let k3 = dsdt(y0.addingProduct(dt2, k2), torque)
+        let k4 = dsdt(y0.addingProduct(dt, k3), torque)
+        // XLA turns `dt / 6.0` into `dt * (1 / 6)`.
+        let ns = y0.addingProduct(dt * (1 / 6 as Float), k1 + 2 * k2 + 2 * k3 + k4)
         let angle1 = Self.wrap(ns[0]), angle2 = Self.wrap(ns[1])
         let next = State(jointAngle1: angle1, jointAngle2: angle2,
                          velocity1: min(max(ns[2], -maxVel1), maxVel1),

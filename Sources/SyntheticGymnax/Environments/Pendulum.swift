@@ -105,8 +105,8 @@ public struct Pendulum: Environment {
                          lastU: u, time: s.time + 1)
         // The observation's copy of the same update, fused the other way round.
         let observedThetaDotDot = (torqueTerm * u).addingProduct(gravityTerm, sintheta)
-        next.observedThetaDot = min(max(s.thetaDot.addingProduct(observedThetaDotDot, dt), -maxSpeed),
-                                    maxSpeed)
+        let observedThetaDot = s.thetaDot.addingProduct(observedThetaDotDot, dt)
+        next.observedThetaDot = min(max(observedThetaDot, -maxSpeed), maxSpeed)
         return (next, reward, false)
     }
 
