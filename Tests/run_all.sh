@@ -5,14 +5,29 @@
 #      fixtures, the C ABI's error handling, batching and determinism.
 #   2. The C test program, compiled with cc against include/ and linked to
 #      the release build of libsynthetic_gymnax.so.
-#   3. When jax and gymnax 0.0.9 are importable: the fixtures are generated
-#      again with real JAX and must equal the committed ones.
+#   3. The fixtures are generated again with real JAX and gymnax 0.0.9 and
+#      must equal the committed ones. The pinned references are installed
+#      with pip first (SGX_SKIP_PIP=1 skips the install; without JAX the
+#      check is then skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ -z "${SGX_SKIP_PIP:-}" ]; then
+    echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9)"
+    python3 -m pip install --quiet --disable-pip-version-check "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" \
+        2>&1 | grep -v "as the 'root' user" || true
+fi
+
 echo "== swift test"
-swift test 2>&1 | tee /tmp/sgx-swift-test.log | grep -E "bit-exact|error|failed|Executed .* tests" || true
-grep -q "with 0 failures" /tmp/sgx-swift-test.log || { echo "swift test failed"; exit 1; }
+log=$(mktemp)
+if ! swift test > "$log" 2>&1; then
+    grep -E "error|failed" "$log" | head -40
+    tail -5 "$log"
+    echo "swift test failed"
+    exit 1
+fi
+grep -E "bit-exact" "$log" || true
+tail -3 "$log"
 
 echo "== C ABI test program"
 swift build -c release --product synthetic_gymnax
@@ -32,6 +47,6 @@ if python3 -c "import jax, gymnax" 2>/dev/null; then
     echo "fixtures equal a fresh generation with jax $(python3 -c 'import jax; print(jax.__version__)')"
     rm -rf "$tmp"
 else
-    echo "skipped: jax and gymnax==0.0.9 not importable (CI installs them)"
+    echo "skipped: jax and gymnax==0.0.9 not importable"
 fi
 echo "all tests passed"

@@ -73,6 +73,15 @@ public struct PRNGKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// One Threefry mixing step on every lane: add, rotate left by r, xor.
+@inlinable @inline(__always)
+func threefryMix<V: SIMD>(_ x0: inout V, _ x1: inout V, _ r: UInt32) where V.Scalar == UInt32 {
+    x0 = x0 &+ x1
+    // Vector shift amounts (not a scalar one) keep this in vector registers.
+    x1 = (x1 &<< V(repeating: r)) | (x1 &>> V(repeating: 32 - r))
+    x1 ^= x0
+}
+
 /// The Threefry-2x32 block cipher with 20 rounds (Salmon et al. 2011), as in
 /// `jax._src.prng.threefry2x32`: encrypts the counter (c0, c1) under the key.
 /// Generic over SIMD vectors so that many counters are hashed at once.
@@ -80,28 +89,20 @@ public struct PRNGKey: Hashable, Sendable, CustomStringConvertible {
 public func threefry2x32<V: SIMD>(_ key0: UInt32, _ key1: UInt32, _ c0: V, _ c1: V) -> (V, V)
 where V.Scalar == UInt32 {
     let key2 = key0 ^ key1 ^ 0x1BD1_1BDA
-    var x0 = c0 &+ key0
-    var x1 = c1 &+ key1
-
-    @inline(__always) func round(_ r: UInt32) {
-        x0 = x0 &+ x1
-        x1 = (x1 &<< r) | (x1 &>> (32 - r))
-        x1 ^= x0
-    }
-    @inline(__always) func rounds(_ r0: UInt32, _ r1: UInt32, _ r2: UInt32, _ r3: UInt32) {
-        round(r0); round(r1); round(r2); round(r3)
-    }
-
-    rounds(13, 15, 26, 6)
-    x0 = x0 &+ key1; x1 = x1 &+ (key2 &+ 1)
-    rounds(17, 29, 16, 24)
-    x0 = x0 &+ key2; x1 = x1 &+ (key0 &+ 2)
-    rounds(13, 15, 26, 6)
-    x0 = x0 &+ key0; x1 = x1 &+ (key1 &+ 3)
-    rounds(17, 29, 16, 24)
-    x0 = x0 &+ key1; x1 = x1 &+ (key2 &+ 4)
-    rounds(13, 15, 26, 6)
-    x0 = x0 &+ key2; x1 = x1 &+ (key0 &+ 5)
+    var x0 = c0 &+ V(repeating: key0)
+    var x1 = c1 &+ V(repeating: key1)
+    // Five groups of four rounds (rotations 13 15 26 6 / 17 29 16 24), each
+    // followed by key injection i: (ks[i % 3], ks[(i + 1) % 3] + i).
+    threefryMix(&x0, &x1, 13); threefryMix(&x0, &x1, 15); threefryMix(&x0, &x1, 26); threefryMix(&x0, &x1, 6)
+    x0 = x0 &+ V(repeating: key1); x1 = x1 &+ V(repeating: key2 &+ 1)
+    threefryMix(&x0, &x1, 17); threefryMix(&x0, &x1, 29); threefryMix(&x0, &x1, 16); threefryMix(&x0, &x1, 24)
+    x0 = x0 &+ V(repeating: key2); x1 = x1 &+ V(repeating: key0 &+ 2)
+    threefryMix(&x0, &x1, 13); threefryMix(&x0, &x1, 15); threefryMix(&x0, &x1, 26); threefryMix(&x0, &x1, 6)
+    x0 = x0 &+ V(repeating: key0); x1 = x1 &+ V(repeating: key1 &+ 3)
+    threefryMix(&x0, &x1, 17); threefryMix(&x0, &x1, 29); threefryMix(&x0, &x1, 16); threefryMix(&x0, &x1, 24)
+    x0 = x0 &+ V(repeating: key1); x1 = x1 &+ V(repeating: key2 &+ 4)
+    threefryMix(&x0, &x1, 13); threefryMix(&x0, &x1, 15); threefryMix(&x0, &x1, 26); threefryMix(&x0, &x1, 6)
+    x0 = x0 &+ V(repeating: key2); x1 = x1 &+ V(repeating: key0 &+ 5)
     return (x0, x1)
 }
 

@@ -4,8 +4,12 @@ import Dispatch
 import Glibc
 #endif
 
-/// Number of cores batched work may use (at least 1).
-public let availableCores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+/// Number of threads batched work may use: the online cores, or the
+/// environment variable SGX_NUM_THREADS when set (at least 1).
+public let availableCores: Int = {
+    if let text = getenv("SGX_NUM_THREADS"), let n = Int(String(cString: text)), n >= 1 { return n }
+    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+}()
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per core,
 /// when the batch is large enough to pay for the threads; inline otherwise.
