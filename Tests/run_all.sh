@@ -27,7 +27,8 @@ if ! swift test > "$log" 2>&1; then
     exit 1
 fi
 grep -E "bit-exact" "$log" || true
-tail -3 "$log"
+grep -E "Test run with" "$log" || true
+grep -E "Executed [0-9]+ tests" "$log" | tail -1
 
 echo "== C ABI test program"
 swift build -c release --product synthetic_gymnax

@@ -7,9 +7,10 @@ private func loadKey(_ key: UnsafePointer<UInt32>?) throws -> PRNGKey {
     return PRNGKey(key[0], key[1])
 }
 
-private func checkCount(_ n: Int64, _ out: UnsafeMutableRawPointer?) throws {
+/// Validates `n` and the output buffer; returns nil when there is nothing to write.
+private func output<T>(_ n: Int64, _ out: UnsafeMutablePointer<T>?) throws -> UnsafeMutablePointer<T>? {
     guard n >= 0 else { throw CError(.invalidArgument, "n must be >= 0, got \(n)") }
-    if n > 0 { _ = try required(out, "out") }
+    return n == 0 ? nil : try required(out, "out")
 }
 
 @_cdecl("sgx_prng_key")
@@ -49,8 +50,8 @@ public func sgx_prng_bits(_ key: UnsafePointer<UInt32>?, _ n: Int64,
                           _ out: UnsafeMutablePointer<UInt32>?) -> Int32 {
     guarded("sgx_prng_bits") {
         let k = try loadKey(key)
-        try checkCount(n, out)
-        k.bits(count: Int(n), into: out!)
+        guard let out = try output(n, out) else { return }
+        k.bits(count: Int(n), into: out)
     }
 }
 
@@ -59,11 +60,11 @@ public func sgx_prng_uniform(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval
                              _ maxval: Float, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
     guarded("sgx_prng_uniform") {
         let k = try loadKey(key)
-        try checkCount(n, out)
         guard minval.isFinite, maxval.isFinite else {
             throw CError(.invalidArgument, "minval and maxval must be finite, got \(minval), \(maxval)")
         }
-        k.uniform(count: Int(n), minval: minval, maxval: maxval, into: out!)
+        guard let out = try output(n, out) else { return }
+        k.uniform(count: Int(n), minval: minval, maxval: maxval, into: out)
     }
 }
 
@@ -72,8 +73,8 @@ public func sgx_prng_randint(_ key: UnsafePointer<UInt32>?, _ n: Int64, _ minval
                              _ maxval: Int32, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded("sgx_prng_randint") {
         let k = try loadKey(key)
-        try checkCount(n, out)
-        k.randint(count: Int(n), minval: minval, maxval: maxval, into: out!)
+        guard let out = try output(n, out) else { return }
+        k.randint(count: Int(n), minval: minval, maxval: maxval, into: out)
     }
 }
 
@@ -82,7 +83,7 @@ public func sgx_prng_normal(_ key: UnsafePointer<UInt32>?, _ n: Int64,
                             _ out: UnsafeMutablePointer<Float>?) -> Int32 {
     guarded("sgx_prng_normal") {
         let k = try loadKey(key)
-        try checkCount(n, out)
-        k.normal(count: Int(n), into: out!)
+        guard let out = try output(n, out) else { return }
+        k.normal(count: Int(n), into: out)
     }
 }
