@@ -5,7 +5,9 @@
  * environments (CartPole-v1, Acrobot-v1, MountainCar-v0,
  * MountainCarContinuous-v0, Pendulum-v1) natively, driven by a bit-exact
  * implementation of JAX's default PRNG (threefry2x32, partitionable), so that
- * the same key gives the same result as gymnax 0.0.9.
+ * the same key gives the same result as gymnax 0.0.9; and the synthetic
+ * environments of Liesen et al. (2024): small neural networks, loaded from
+ * checkpoint files, that stand in for a real environment during training.
  *
  * Conventions
  *   - Every symbol carries the prefix `sgx_` / `SGX_`.
@@ -206,6 +208,41 @@ int32_t sgx_env_state_field_count(const sgx_env *env);
  */
 int32_t sgx_env_state_field(const sgx_env *env, int32_t index, const char **out_name,
                             int32_t *out_offset, int32_t *out_length, int32_t *out_dtype);
+
+/* ------------------------------------------------------------------------ */
+/* Synthetic environments                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Creates a synthetic environment ("Synthetic-<id>") from a checkpoint file:
+ * safetensors (float32 little-endian tensors named like
+ * "initial_state.Dense_0.kernel", "reward.Dense_1.bias") whose metadata holds
+ * the network configuration ("format" = "synthetic-gymnax-swift/1",
+ * "env_id" of the real environment, "features" as comma-separated hidden
+ * sizes, "activation", "latent_dist", "latent_size", "max_steps_in_episode").
+ * Observation and action spaces are the real environment's. The only
+ * parameter that may be overridden is "max_steps_in_episode", and only for a
+ * checkpoint whose networks include next-state and done (one with
+ * max_steps_in_episode > 1).
+ * Errors: SGX_ERR_IO (missing or unreadable file), SGX_ERR_FORMAT (truncated,
+ * corrupt, a missing or unexpected tensor, a wrong shape, non-finite
+ * weights, bad metadata), SGX_ERR_UNKNOWN_ID (unknown env_id), and those of
+ * sgx_env_create for the parameters.
+ */
+int32_t sgx_env_create_from_checkpoint(const char *path, const char *const *param_names,
+                                       const double *param_values, int32_t num_params,
+                                       sgx_env **out_env);
+
+/**
+ * Writes a synthetic environment's networks and configuration to `path` in
+ * the checkpoint format above. SGX_ERR_INVALID_ARGUMENT if `env` is not a
+ * synthetic environment; SGX_ERR_IO if the file cannot be written.
+ */
+int32_t sgx_env_save_checkpoint(const sgx_env *env, const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Stepping                                                                 */
+/* ------------------------------------------------------------------------ */
 
 /**
  * Batched `env.reset(key, params)` for n >= 1 environments.

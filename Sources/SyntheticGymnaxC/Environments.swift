@@ -58,6 +58,18 @@ public func sgx_env_registered_id(_ index: Int32) -> UnsafePointer<CChar>? {
     index >= 0 && Int(index) < registeredIDs.count ? registeredIDs[Int(index)] : nil
 }
 
+/// Parameter overrides from the C name and value arrays.
+private func overrides(_ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?,
+                       _ count: Int32) throws -> [(name: String, value: Double)] {
+    guard count >= 0 else { throw CError(.invalidArgument, "num_params must be >= 0, got \(count)") }
+    guard count > 0 else { return [] }
+    let names = try required(names, "param_names")
+    let values = try required(values, "param_values")
+    return try (0..<Int(count)).map { i in
+        (String(cString: try required(names[i], "param_names[\(i)]")), values[i])
+    }
+}
+
 @_cdecl("sgx_env_create")
 public func sgx_env_create(
     _ id: UnsafePointer<CChar>?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
@@ -67,18 +79,34 @@ public func sgx_env_create(
         let out = try required(outEnv, "out_env")
         out.pointee = nil
         let id = String(cString: try required(id, "id"))
-        guard count >= 0 else { throw CError(.invalidArgument, "num_params must be >= 0, got \(count)") }
-        var overrides: [(name: String, value: Double)] = []
-        if count > 0 {
-            let names = try required(names, "param_names")
-            let values = try required(values, "param_values")
-            for i in 0..<Int(count) {
-                let name = try required(names[i], "param_names[\(i)]")
-                overrides.append((String(cString: name), values[i]))
-            }
-        }
-        let env = try AnyEnvironment(id: id, parameters: overrides)
+        let env = try AnyEnvironment(id: id, parameters: try overrides(names, values, count))
         out.pointee = OpaquePointer(Unmanaged.passRetained(EnvironmentHandle(env)).toOpaque())
+    }
+}
+
+@_cdecl("sgx_env_create_from_checkpoint")
+public func sgx_env_create_from_checkpoint(
+    _ path: UnsafePointer<CChar>?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+    _ values: UnsafePointer<Double>?, _ count: Int32, _ outEnv: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guarded("sgx_env_create_from_checkpoint") {
+        let out = try required(outEnv, "out_env")
+        out.pointee = nil
+        let path = String(cString: try required(path, "path"))
+        let env = try AnyEnvironment(checkpoint: path, parameters: try overrides(names, values, count))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(EnvironmentHandle(env)).toOpaque())
+    }
+}
+
+@_cdecl("sgx_env_save_checkpoint")
+public func sgx_env_save_checkpoint(_ env: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded("sgx_env_save_checkpoint") {
+        let h = try handle(env)
+        let path = String(cString: try required(path, "path"))
+        guard case .synthetic(let synthetic) = h.env else {
+            throw CError(.invalidArgument, "\(h.env.name) is not a synthetic environment; only those have checkpoints")
+        }
+        try synthetic.save(to: path)
     }
 }
 

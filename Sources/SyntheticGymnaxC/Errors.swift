@@ -72,9 +72,13 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
         case .unknownID: status = .unknownID
         case .unknownParameter: status = .unknownParameter
         case .invalidParameter: status = .invalidArgument
+        case .io, .noCheckpoint: status = .io
         }
         setLastError("\(function): \(error.description)")
         return status.rawValue
+    } catch let error as Safetensors.FormatError {
+        setLastError("\(function): \(error.description)")
+        return Status.format.rawValue
     } catch {
         setLastError("\(function): \(error)")
         return Status.internal.rawValue

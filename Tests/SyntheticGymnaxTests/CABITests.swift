@@ -88,7 +88,7 @@ final class CABITests: XCTestCase {
     /// A large batch (run on several cores) equals stepping each environment alone,
     /// and stepping in place (outputs aliasing inputs) equals separate buffers.
     func testBatchEqualsSingleAndAliasingIsSafe() throws {
-        for id in AnyEnvironment.registeredIDs {
+        for id in AnyEnvironment.realIDs {
             let env = try AnyEnvironment(id: id)
             let n = 5000, ss = env.stateSize, os = env.observationSize, asz = env.actionSpace.size
             var keys = [UInt32](repeating: 0, count: 2 * n)

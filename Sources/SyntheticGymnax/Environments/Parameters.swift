@@ -78,6 +78,10 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unknownID(String, known: [String])
     case unknownParameter(name: String, environment: String, known: [String])
     case invalidParameter(name: String, reason: String)
+    /// A file that cannot be read or written.
+    case io(path: String, reason: String)
+    /// A synthetic environment id for which this project has no checkpoint yet.
+    case noCheckpoint(id: String)
 
     public var description: String {
         switch self {
@@ -87,6 +91,12 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
             return "\(env) has no parameter '\(name)'; its parameters: \(known.joined(separator: ", "))"
         case .invalidParameter(let name, let reason):
             return "invalid value for parameter '\(name)': \(reason)"
+        case .io(let path, let reason):
+            return "\(path): \(reason)"
+        case .noCheckpoint(let id):
+            return "\(id) has no checkpoint of this project yet (Checkpoints/ is filled by meta-learning); "
+                + "create it from a checkpoint file instead (sgx_env_create_from_checkpoint, or in Python "
+                + "make(\"\(id)\", checkpoint=\"paper\") with synthetic-gymnax installed)"
         }
     }
 }

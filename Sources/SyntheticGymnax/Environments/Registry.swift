@@ -7,11 +7,36 @@ public enum AnyEnvironment: Sendable {
     case mountainCar(MountainCar)
     case mountainCarContinuous(MountainCarContinuous)
     case pendulum(Pendulum)
+    case synthetic(SyntheticEnvironment)
 
-    /// Every id `init(id:)` accepts, as gymnax's `registered_envs`.
-    public static let registeredIDs: [String] = [
+    /// The real environments, as gymnax's `registered_envs` (classic control).
+    public static let realIDs: [String] = [
         "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
     ]
+
+    /// The synthetic environments: "Synthetic-" and the real environment's id.
+    public static let syntheticIDs: [String] = (realIDs + ["hopper", "walker2d", "halfcheetah", "swimmer", "humanoidstandup"])
+        .map { "Synthetic-" + $0 }
+
+    /// Every registered id, real then synthetic.
+    public static let registeredIDs: [String] = realIDs + syntheticIDs
+
+    /// A synthetic environment from a checkpoint file; the only parameter that
+    /// may be overridden is `max_steps_in_episode`.
+    public init(checkpoint path: String, parameters overrides: [(name: String, value: Double)] = []) throws {
+        var steps: Int?
+        for (name, value) in overrides {
+            guard name == "max_steps_in_episode" else {
+                throw EnvironmentError.unknownParameter(name: name, environment: "a synthetic environment",
+                                                        known: ["max_steps_in_episode"])
+            }
+            guard value.isFinite, value == value.rounded(), abs(value) <= Double(Int32.max) else {
+                throw EnvironmentError.invalidParameter(name: name, reason: "\(value) is not an int32 integer")
+            }
+            steps = Int(value)
+        }
+        self = .synthetic(try SyntheticEnvironment(checkpoint: path, maxStepsInEpisode: steps))
+    }
 
     /// The environment registered as `id`, with gymnax's default parameters
     /// overridden by name (e.g. `[("gravity", 12)]`).
@@ -28,6 +53,8 @@ public enum AnyEnvironment: Sendable {
                 MountainCarContinuous(params: try .init(overrides: overrides, environment: id)))
         case "Pendulum-v1":
             self = .pendulum(Pendulum(params: try .init(overrides: overrides, environment: id)))
+        case _ where Self.syntheticIDs.contains(id):
+            throw EnvironmentError.noCheckpoint(id: id)
         default:
             throw EnvironmentError.unknownID(id, known: Self.registeredIDs)
         }
@@ -41,6 +68,7 @@ public enum AnyEnvironment: Sendable {
         case .mountainCar(let e): return e
         case .mountainCarContinuous(let e): return e
         case .pendulum(let e): return e
+        case .synthetic(let e): return e
         }
     }
 
@@ -64,6 +92,7 @@ public enum AnyEnvironment: Sendable {
         case .mountainCar(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         case .mountainCarContinuous(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         case .pendulum(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .synthetic(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         }
     }
 
@@ -86,6 +115,11 @@ public enum AnyEnvironment: Sendable {
         case .mountainCar(let e): run(e)
         case .mountainCarContinuous(let e): run(e)
         case .pendulum(let e): run(e)
+        case .synthetic(let e):
+            // Its own batch step: the networks run on whole chunks of environments.
+            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
+                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
+                   rewards: rewards, dones: dones, truncations: truncations)
         }
     }
 }

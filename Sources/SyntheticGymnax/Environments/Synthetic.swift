@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The synthetic environment of Liesen et al. (2024), as `SynthEnv` /
+/// `SynthEnvMLP` of the original synthetic-gymnax package: small MLPs stand in
+/// for a real environment, whose observation and action spaces they take.
+///
+/// - reset: a latent z from `latentDistribution` through `initialState` gives
+///   the observation;
+/// - step: `reward([obs, action])` (discrete actions one-hot) gives the reward.
+///   With `maxStepsInEpisode == 1` (the contextual bandit every published
+///   checkpoint uses) the episode ends after one step. Otherwise
+///   `next = obs + nextStateDelta([obs, action])`, and the episode ends when
+///   `done(next) > 0` or at the step limit.
+public struct SyntheticEnvironment: Environment {
+    public enum LatentDistribution: String, Sendable, CaseIterable {
+        case normal, uniform, categorical, softmax
+    }
+
+    /// The network configuration (`synth_env_kwargs` of the upstream configs).
+    public struct Configuration: Sendable, Equatable {
+        /// The real environment, e.g. "CartPole-v1" or "hopper".
+        public var environmentID: String
+        public var features: [Int]
+        public var activation: Activation
+        public var latentDistribution: LatentDistribution
+        public var latentSize: Int
+        public var maxStepsInEpisode: Int
+
+        /// The paper's defaults: one hidden layer of 32, relu, normal latent of
+        /// the observation size, one-step episodes.
+        public init(environmentID: String, features: [Int] = [32], activation: Activation = .relu,
+                    latentDistribution: LatentDistribution = .normal, latentSize: Int? = nil,
+                    maxStepsInEpisode: Int = 1) throws {
+            let spaces = try SyntheticEnvironment.realSpaces(environmentID)
+            self.environmentID = environmentID
+            self.features = features
+            self.activation = activation
+            self.latentDistribution = latentDistribution
+            self.latentSize = latentSize ?? spaces.observation.size
+            self.maxStepsInEpisode = maxStepsInEpisode
+        }
+
+        /// Only the reward network is used (and stored).
+        public var onlyReward: Bool { maxStepsInEpisode == 1 }
+    }
+
+    public struct State: EnvironmentState, Equatable {
+        public var obs: [Float]
+        public var done: Bool
+        public var time: Int32
+
+        public init(obs: [Float], done: Bool, time: Int32) {
+            (self.obs, self.done, self.time) = (obs, done, time)
+        }
+    }
+
+    public let configuration: Configuration
+    public let initialState: MLP
+    public let reward: MLP
+    /// Present when `maxStepsInEpisode > 1`.
+    public let nextStateDelta: MLP?
+    public let done: MLP?
+    public let observationSpace: BoxSpace
+    public let actionSpace: ActionSpace
+
+    /// Observation and action spaces of the real environments, including the
+    /// Brax locomotion tasks (observation Box(-inf, inf), actions Box(-1, 1)).
+    public static func realSpaces(_ id: String) throws -> (observation: BoxSpace, action: ActionSpace) {
+        let brax: [String: (Int, Int)] = [
+            "hopper": (11, 3), "walker2d": (17, 6), "halfcheetah": (17, 6), "swimmer": (8, 2),
+            "humanoidstandup": (244, 17),
+        ]
+        if let (obs, act) = brax[id] {
+            return (BoxSpace(low: [Float](repeating: -.infinity, count: obs), high: [Float](repeating: .infinity, count: obs)),
+                    .box(BoxSpace(low: [Float](repeating: -1, count: act), high: [Float](repeating: 1, count: act))))
+        }
+        guard AnyEnvironment.realIDs.contains(id) else {
+            throw EnvironmentError.unknownID(id, known: AnyEnvironment.realIDs + brax.keys.sorted())
+        }
+        let real = try AnyEnvironment(id: id)
+        return (real.observationSpace, real.actionSpace)
+    }
+
+    /// Names and input/output sizes of the networks a configuration uses.
+    static func networkShapes(_ c: Configuration, observationSize: Int, actionInputSize: Int)
+        -> [(name: String, input: Int, output: Int)]
+    {
+        var shapes = [("initial_state", c.latentSize, observationSize),
+                      ("reward", observationSize + actionInputSize, 1)]
+        if !c.onlyReward {
+            shapes += [("next_state_delta", observationSize + actionInputSize, observationSize),
+                       ("done", observationSize, 1)]
+        }
+        return shapes
+    }
+
+    /// An environment from its networks; they must fit the configuration.
+    public init(configuration: Configuration, initialState: MLP, reward: MLP, nextStateDelta: MLP? = nil,
+                done: MLP? = nil) throws {
+        let spaces = try Self.realSpaces(configuration.environmentID)
+        guard configuration.maxStepsInEpisode >= 1 else {
+            throw EnvironmentError.invalidParameter(name: "max_steps_in_episode", reason: "must be at least 1")
+        }
+        if !configuration.onlyReward && (nextStateDelta == nil || done == nil) {
+            throw EnvironmentError.invalidParameter(
+                name: "max_steps_in_episode",
+                reason: "\(configuration.maxStepsInEpisode) needs next_state_delta and done networks, which this environment lacks")
+        }
+        self.configuration = configuration
+        self.initialState = initialState
+        self.reward = reward
+        self.nextStateDelta = configuration.onlyReward ? nil : nextStateDelta
+        self.done = configuration.onlyReward ? nil : done
+        self.observationSpace = spaces.observation
+        self.actionSpace = spaces.action
+        let shapes = Self.networkShapes(configuration, observationSize: observationSize,
+                                        actionInputSize: actionInputSize)
+        for (net, shape) in zip([initialState, reward, nextStateDelta, done].compactMap { $0 }, shapes) {
+            precondition(net.inputSize == shape.input && net.outputSize == shape.output,
+                         "\(shape.name) network is \(net.inputSize) -> \(net.outputSize), expected \(shape.input) -> \(shape.output)")
+        }
+    }
+
+    public var name: String { "Synthetic-\(configuration.environmentID)" }
+    public var observationSize: Int { observationSpace.size }
+    public var maxStepsInEpisode: Int32 { Int32(configuration.maxStepsInEpisode) }
+    public var parameters: [ParameterValue] {
+        [ParameterValue(name: "max_steps_in_episode", value: Double(configuration.maxStepsInEpisode), isInteger: true)]
+    }
+    public var stateFields: [StateField] {
+        [StateField(name: "obs", offset: 0, length: observationSize),
+         StateField(name: "done", offset: observationSize, isBool: true)]
+    }
+
+    /// Floats the action contributes to the network input: n one-hot for a
+    /// discrete space, the action vector otherwise.
+    public var actionInputSize: Int { actionSpace.numActions }
+
+    // MARK: Single environment
+
+    /// Writes the latent sample `z` for `key` (`latentSize` floats), as
+    /// distrax's `sample(seed=key)` of the configured distribution.
+    func sampleLatent(_ key: PRNGKey, into z: UnsafeMutablePointer<Float>) {
+        let size = configuration.latentSize
+        switch configuration.latentDistribution {
+        case .normal:
+            for i in 0..<size { z[i] = key.normal(at: i) }
+        case .uniform:
+            for i in 0..<size { z[i] = key.uniform(at: i) }
+        case .categorical, .softmax:
+            // jax.random.categorical: argmax of Gumbel noise plus the logits.
+            var best = 0
+            var bestValue = -Float.infinity
+            for i in 0..<size {
+                let u = key.uniform(at: i, minval: .leastNormalMagnitude, maxval: 1)
+                var value = -logf(-logf(u))
+                if configuration.latentDistribution == .softmax { value += Self.softmaxLogit(i, size) }
+                if value > bestValue { (best, bestValue) = (i, value) }
+            }
+            for i in 0..<size { z[i] = i == best ? 1 : 0 }
+        }
+    }
+
+    /// log(softmax(-arange(n)))[i].
+    static func softmaxLogit(_ i: Int, _ n: Int) -> Float {
+        let total = (0..<n).reduce(Float(0)) { $0 + expf(-Float($1)) }
+        return logf(expf(-Float(i)) / total)
+    }
+
+    public func resetEnv(key: PRNGKey) -> State {
+        var z = [Float](repeating: 0, count: configuration.latentSize)
+        sampleLatent(key, into: &z)
+        return State(obs: initialState(z), done: false, time: 0)
+    }
+
+    /// The network input [obs, action] (discrete actions one-hot).
+    func networkInput(_ obs: UnsafePointer<Float>, _ action: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
+        x.update(from: obs, count: observationSize)
+        let a = x + observationSize
+        if case .discrete(let n) = actionSpace {
+            a.initialize(repeating: 0, count: n)
+            a[Int(action.pointee)] = 1
+        } else {
+            a.update(from: action, count: actionInputSize)
+        }
+    }
+
+    public func stepEnv(key: PRNGKey, state: State, action: UnsafePointer<Float>)
+        -> (state: State, reward: Float, terminated: Bool)
+    {
+        var x = [Float](repeating: 0, count: observationSize + actionInputSize)
+        state.obs.withUnsafeBufferPointer { networkInput($0.baseAddress!, action, into: &x) }
+        let r = reward(x)[0]
+        guard let nextStateDelta, let done else {
+            // The original leaves the next observation empty: auto-reset replaces it.
+            return (State(obs: state.obs, done: true, time: state.time + 1), r, false)
+        }
+        let delta = nextStateDelta(x)
+        let next = zip(state.obs, delta).map { $0 + $1 }
+        let terminated = done(next)[0] > 0
+        return (State(obs: next, done: terminated, time: state.time + 1), r, terminated)
+    }
+
+    public func observation(of state: State, into out: UnsafeMutablePointer<Float>) {
+        state.obs.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: observationSize) }
+    }
+
+    public func loadState(_ values: UnsafePointer<Float>, time: Int32) -> State {
+        State(obs: Array(UnsafeBufferPointer(start: values, count: observationSize)),
+              done: values[observationSize] != 0, time: time)
+    }
+
+    public func storeState(_ state: State, into out: UnsafeMutablePointer<Float>) {
+        observation(of: state, into: out)
+        out[observationSize] = state.done ? 1 : 0
+    }
+
+    // MARK: Batches: the networks run on whole chunks of environments.
+
+    /// Resets the environments `indices` of a batch (keys given per index).
+    private func resetRows(_ rows: Int, key: (Int) -> PRNGKey, observation: (Int) -> UnsafeMutablePointer<Float>) {
+        let latent = configuration.latentSize, obsSize = observationSize
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: rows * latent)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * obsSize)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * initialState.maxWidth)
+        defer { z.deallocate(); out.deallocate(); scratch.deallocate() }
+        for r in 0..<rows { sampleLatent(key(r), into: z + r * latent) }
+        initialState.apply(rows: rows, z, out, scratch: scratch)
+        for r in 0..<rows { observation(r).update(from: out + r * obsSize, count: obsSize) }
+    }
+
+    public func reset(
+        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
+        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
+    ) {
+        let obsSize = observationSize, stateSize = obsSize + 1
+        parallelChunks(count: count, minimumPerChunk: 64) { range in
+            resetRows(range.count, key: { PRNGKey(keys[2 * (range.lowerBound + $0)], keys[2 * (range.lowerBound + $0) + 1]) },
+                      observation: { observations + (range.lowerBound + $0) * obsSize })
+            for i in range {
+                let s = states + i * stateSize
+                s.update(from: observations + i * obsSize, count: obsSize)
+                s[obsSize] = 0
+                times[i] = 0
+            }
+        }
+    }
+
+    public func step(
+        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
+        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
+        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
+        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
+        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+    ) {
+        let obsSize = observationSize, stateSize = obsSize + 1, actionSize = actionSpace.size
+        let inputSize = obsSize + actionInputSize
+        parallelChunks(count: count, minimumPerChunk: 64) { range in
+            let rows = range.count, first = range.lowerBound
+            let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * inputSize)
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * Swift.max(obsSize, 1))
+            let next = UnsafeMutablePointer<Float>.allocate(capacity: rows * obsSize)
+            let width = [reward, nextStateDelta, done].compactMap { $0?.maxWidth }.max()!
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * width)
+            var ended = [Bool](repeating: false, count: rows), terminal = ended
+            defer { x.deallocate(); out.deallocate(); next.deallocate(); scratch.deallocate() }
+
+            for r in 0..<rows {
+                networkInput(states + (first + r) * stateSize, actions + (first + r) * actionSize,
+                             into: x + r * inputSize)
+            }
+            reward.apply(rows: rows, x, out, scratch: scratch)
+            for r in 0..<rows { rewards[first + r] = out[r] }
+
+            if let nextStateDelta, let done {
+                nextStateDelta.apply(rows: rows, x, next, scratch: scratch)
+                for r in 0..<rows {
+                    let obs = states + (first + r) * stateSize
+                    for j in 0..<obsSize { next[r * obsSize + j] += obs[j] }
+                }
+                done.apply(rows: rows, next, out, scratch: scratch)
+                for r in 0..<rows {
+                    terminal[r] = out[r] > 0
+                    ended[r] = terminal[r] || times[first + r] + 1 >= maxStepsInEpisode
+                }
+            } else {
+                for r in 0..<rows { ended[r] = times[first + r] + 1 >= maxStepsInEpisode }
+            }
+            // Continuing environments take the next state; ended ones are reset
+            // with the reset half of their split key, in one network pass.
+            let ending = (0..<rows).filter { ended[$0] }
+            for r in 0..<rows where !ended[r] {
+                let i = first + r
+                observations.advanced(by: i * obsSize).update(from: next + r * obsSize, count: obsSize)
+                nextTimes[i] = times[i] + 1
+            }
+            resetRows(ending.count, key: { r in
+                let i = first + ending[r]
+                return PRNGKey(keys[2 * i], keys[2 * i + 1]).split(index: 1)
+            }, observation: { observations + (first + ending[$0]) * obsSize })
+            for r in 0..<rows {
+                let i = first + r
+                if ended[r] { nextTimes[i] = 0 }
+                let s = nextStates + i * stateSize
+                s.update(from: observations + i * obsSize, count: obsSize)
+                s[obsSize] = 0  // a continuing state is not done; a reset one neither
+                dones[i] = ended[r] ? 1 : 0
+                truncations?[i] = ended[r] && !terminal[r] ? 1 : 0
+            }
+        }
+    }
+}
