@@ -44,7 +44,7 @@ def load(path):
                                      ctypes.c_void_p]
     lib.sgx_env_action_bounds.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32]
     lib.sgx_env_reset.argtypes = [ctypes.c_void_p, ctypes.c_int32] + [ctypes.c_void_p] * 4
-    lib.sgx_env_step_discrete.argtypes = [ctypes.c_void_p, ctypes.c_int32] + [ctypes.c_void_p] * 10
+    lib.sgx_env_step_discrete.argtypes = [ctypes.c_void_p, ctypes.c_int32] + [ctypes.c_void_p] * 12
     lib.sgx_env_step_continuous.argtypes = lib.sgx_env_step_discrete.argtypes
     return lib
 
@@ -95,7 +95,7 @@ def bench_native(lib, env_id, n, steps, repeats):
         p_keys, p_act = ptr(keys), ptr(actions)
         for s in range(steps):
             step(env, n, p_keys + s * n * 8, p_state, p_t, p_act + s * stride, p_obs, p_state, p_t,
-                 p_r, p_d, None)
+                 p_r, p_d, None, None, None)
         best = min(best, time.perf_counter() - start)
     lib.sgx_env_free(env)
     return n * steps / best

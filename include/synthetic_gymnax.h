@@ -235,7 +235,8 @@ int32_t sgx_env_create_from_checkpoint(const char *path, const char *const *para
 
 /**
  * Writes a synthetic environment's networks and configuration to `path` in
- * the checkpoint format above. SGX_ERR_INVALID_ARGUMENT if `env` is not a
+ * the checkpoint format above (metadata beyond the configuration, such as
+ * "source", is kept as loaded). SGX_ERR_INVALID_ARGUMENT if `env` is not a
  * synthetic environment; SGX_ERR_IO if the file cannot be written.
  */
 int32_t sgx_env_save_checkpoint(const sgx_env *env, const char *path);
@@ -258,18 +259,29 @@ int32_t sgx_env_reset(const sgx_env *env, int32_t n, const uint32_t *keys, float
  * Batched `env.step(key, state, action, params)` for n >= 1 environments with
  * gymnax's auto-reset: the key is split into a step key and a reset key, and
  * an environment whose step ends the episode returns the reset observation
- * and state (reward and done are those of the step).
- *   keys          n*2 uint32
- *   state, time   n*state_size float32 and n int32: the current states
- *   actions       discrete: n int32 in [0, num_actions)
- *                 box:      n*num_actions float32, finite (clipped to the
- *                           bounds by the environment, as in gymnax)
- *   out_obs       n*obs_size float32
- *   out_state     n*state_size float32 (may alias `state`)
- *   out_time      n int32 (may alias `time`)
- *   out_reward    n float32
- *   out_done      n uint8 (1 when the episode ended: terminal or time limit)
- *   out_truncated n uint8, or NULL: 1 when it ended by the time limit only
+ * and state (reward and flags are those of the step).
+ *   keys           n*2 uint32
+ *   state, time    n*state_size float32 and n int32: the current states
+ *   actions        discrete: n int32 in [0, num_actions)
+ *                  box:      n*num_actions float32, finite; out-of-bounds
+ *                            values are clipped by the classic-control
+ *                            environments (as in gymnax) and passed to the
+ *                            networks unclipped by synthetic ones (as in the
+ *                            original SynthEnv)
+ *   out_obs        n*obs_size float32
+ *   out_state      n*state_size float32 (may alias `state`)
+ *   out_time       n int32 (may alias `time`)
+ *   out_reward     n float32
+ *   out_done       n uint8: the episode ended (gymnax 0.0.9's `done`),
+ *                  i.e. terminated or truncated
+ * Optional outputs (NULL to skip):
+ *   out_terminated n uint8: the step reached a terminal state (time limit
+ *                  not counted)
+ *   out_truncated  n uint8: the step reached the time limit
+ *                  (time >= max_steps_in_episode), as gymnax 1.x's
+ *                  `truncated`; both flags may be 1
+ *   out_final_obs  n*obs_size float32: the observation the step reached,
+ *                  before any reset (gymnax 1.x's `final_observation`)
  * Errors: SGX_ERR_WRONG_ACTION_TYPE, SGX_ERR_INVALID_ACTION (nothing is
  * written when any action is invalid), SGX_ERR_NULL_POINTER,
  * SGX_ERR_INVALID_ARGUMENT (n < 1).
@@ -277,13 +289,15 @@ int32_t sgx_env_reset(const sgx_env *env, int32_t n, const uint32_t *keys, float
 int32_t sgx_env_step_discrete(const sgx_env *env, int32_t n, const uint32_t *keys,
                               const float *state, const int32_t *time, const int32_t *actions,
                               float *out_obs, float *out_state, int32_t *out_time,
-                              float *out_reward, uint8_t *out_done, uint8_t *out_truncated);
+                              float *out_reward, uint8_t *out_done, uint8_t *out_terminated,
+                              uint8_t *out_truncated, float *out_final_obs);
 
 /** Box-action variant of sgx_env_step_discrete; `actions` holds n*num_actions float32. */
 int32_t sgx_env_step_continuous(const sgx_env *env, int32_t n, const uint32_t *keys,
                                 const float *state, const int32_t *time, const float *actions,
                                 float *out_obs, float *out_state, int32_t *out_time,
-                                float *out_reward, uint8_t *out_done, uint8_t *out_truncated);
+                                float *out_reward, uint8_t *out_done, uint8_t *out_terminated,
+                                uint8_t *out_truncated, float *out_final_obs);
 
 #ifdef __cplusplus
 }

@@ -57,16 +57,16 @@ final class CABITests: XCTestCase {
         var done: [UInt8] = [7, 7]
         var actions: [Int32] = [1, 3]
         XCTAssertEqual(sgx_env_step_discrete(env, 2, &keys, &state, &time, &actions, &obs, &next, &nextTime,
-                                             &reward, &done, nil), Status.invalidAction.rawValue)
+                                             &reward, &done, nil, nil, nil), Status.invalidAction.rawValue)
         XCTAssertTrue(lastError.contains("actions[1] = 3") && lastError.contains("[0, 3)"), lastError)
         XCTAssertEqual(obs, [7, 7, 7, 7])
         XCTAssertEqual(done, [7, 7])
         var floats: [Float] = [0, 1]
         XCTAssertEqual(sgx_env_step_continuous(env, 2, &keys, &state, &time, &floats, &obs, &next, &nextTime,
-                                               &reward, &done, nil), Status.wrongActionType.rawValue)
+                                               &reward, &done, nil, nil, nil), Status.wrongActionType.rawValue)
         actions = [0, 2]
         XCTAssertEqual(sgx_env_step_discrete(env, 2, &keys, &state, &time, &actions, &obs, &next, &nextTime,
-                                             &reward, &done, nil), Status.ok.rawValue)
+                                             &reward, &done, nil, nil, nil), Status.ok.rawValue)
         XCTAssertEqual(reward, [-1, -1])
     }
 

@@ -130,6 +130,7 @@ final class SyntheticTests: XCTestCase {
             XCTAssertEqual(loaded.nextStateDelta, env.nextStateDelta)
             XCTAssertEqual(loaded.done, env.done)
             XCTAssertEqual(loaded.name, "Synthetic-\(id)")
+            XCTAssertEqual(loaded.configuration.extraMetadata, [:])
         }
     }
 

@@ -121,11 +121,11 @@ static void test_registry(void) {
             if (sgx_env_action_kind(env) == SGX_SPACE_DISCRETE) {
                 sgx_prng_randint(key, N, 0, na, actions_i);
                 CHECK_STATUS(sgx_env_step_discrete(env, N, keys, state, time, actions_i, obs, state, time,
-                                                   reward, done, trunc), SGX_OK);
+                                                   reward, done, NULL, trunc, NULL), SGX_OK);
             } else {
                 sgx_prng_uniform(key, N * na, -1, 1, actions_f);
                 CHECK_STATUS(sgx_env_step_continuous(env, N, keys, state, time, actions_f, obs, state,
-                                                     time, reward, done, trunc), SGX_OK);
+                                                     time, reward, done, NULL, trunc, NULL), SGX_OK);
             }
         }
         for (int k = 0; k < N * obs_size; k++) CHECK(isfinite(obs[k]), "obs finite");
@@ -179,39 +179,55 @@ static void test_cartpole(void) {
     for (int t = 1; t <= 3; t++) {
         key[1] = t;
         CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
-                                           &reward, &done, &trunc), SGX_OK);
+                                           &reward, &done, NULL, &trunc, NULL), SGX_OK);
         CHECK(reward == 1.0f, "reward");
         CHECK(done == (t == 3) && trunc == (t == 3), "t=%d done=%d trunc=%d", t, done, trunc);
     }
     CHECK(time == 0, "auto-reset time %d", time);
-    /* truncated may be NULL */
+    /* terminal vs time limit, and the observation before the reset */
+    {
+        float s2[4] = {2.39f, 5.0f, 0.0f, 0.0f}, o2[4], f2[4], r2;
+        int32_t t2 = 0;
+        uint8_t d2, term2, trunc2;
+        CHECK_STATUS(sgx_env_step_discrete(env, 1, key, s2, &t2, &action, o2, s2, &t2, &r2, &d2, &term2,
+                                           &trunc2, f2), SGX_OK);
+        CHECK(d2 == 1 && term2 == 1 && trunc2 == 0, "cart off the track: done %d term %d trunc %d", d2, term2, trunc2);
+        CHECK(f2[0] > 2.4f && o2[0] != f2[0] && t2 == 0, "final obs %g, reset obs %g", f2[0], o2[0]);
+        float s3[4] = {0, 0, 0, 0}, o3[4], f3[4];
+        t2 = 2;
+        CHECK_STATUS(sgx_env_step_discrete(env, 1, key, s3, &t2, &action, o3, s3, &t2, &r2, &d2, &term2,
+                                           &trunc2, f3), SGX_OK);
+        CHECK(d2 == 1 && term2 == 0 && trunc2 == 1, "time limit: done %d term %d trunc %d", d2, term2, trunc2);
+        CHECK(f3[1] > 0.19f && f3[1] < 0.2f, "final x_dot after one push %g", f3[1]);
+    }
+    /* the optional outputs may be NULL */
     CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
-                                       &reward, &done, NULL), SGX_OK);
+                                       &reward, &done, NULL, NULL, NULL), SGX_OK);
 
     /* bad input */
     int32_t bad = 2;
     float before = state[0];
     CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &bad, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_INVALID_ACTION);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_INVALID_ACTION);
     CHECK_ERROR_MENTIONS("out of range");
     CHECK(state[0] == before, "nothing written on error");
     bad = -1;
     CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &bad, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_INVALID_ACTION);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_INVALID_ACTION);
     float fa = 0.5f;
     CHECK_STATUS(sgx_env_step_continuous(env, 1, key, state, &time, &fa, obs, state, &time,
-                                         &reward, &done, NULL), SGX_ERR_WRONG_ACTION_TYPE);
+                                         &reward, &done, NULL, NULL, NULL), SGX_ERR_WRONG_ACTION_TYPE);
     CHECK_STATUS(sgx_env_step_discrete(env, 0, key, state, &time, &action, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_INVALID_ARGUMENT);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sgx_env_step_discrete(env, -3, key, state, &time, &action, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_INVALID_ARGUMENT);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sgx_env_step_discrete(env, 1, NULL, state, &time, &action, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_NULL_POINTER);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
     CHECK_STATUS(sgx_env_step_discrete(env, 1, key, state, &time, &action, obs, state, &time,
-                                       NULL, &done, NULL), SGX_ERR_NULL_POINTER);
+                                       NULL, &done, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
     CHECK_ERROR_MENTIONS("out_reward");
     CHECK_STATUS(sgx_env_step_discrete(NULL, 1, key, state, &time, &action, obs, state, &time,
-                                       &reward, &done, NULL), SGX_ERR_NULL_POINTER);
+                                       &reward, &done, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
     CHECK_STATUS(sgx_env_reset(env, 0, key, obs, state, &time), SGX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sgx_env_reset(env, 1, key, NULL, state, &time), SGX_ERR_NULL_POINTER);
     sgx_env_free(env);
@@ -229,17 +245,17 @@ static void test_continuous_errors(void) {
     uint8_t done[2];
     CHECK_STATUS(sgx_env_reset(env, 2, keys, obs, state, time), SGX_OK);
     CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
-                                         done, NULL), SGX_ERR_INVALID_ACTION);
+                                         done, NULL, NULL, NULL), SGX_ERR_INVALID_ACTION);
     CHECK_ERROR_MENTIONS("actions[1]");
     actions[1] = INFINITY;
     CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
-                                         done, NULL), SGX_ERR_INVALID_ACTION);
+                                         done, NULL, NULL, NULL), SGX_ERR_INVALID_ACTION);
     actions[1] = 100.0f; /* out of bounds: clipped, as gymnax does */
     CHECK_STATUS(sgx_env_step_continuous(env, 2, keys, state, time, actions, obs, state, time, reward,
-                                         done, NULL), SGX_OK);
+                                         done, NULL, NULL, NULL), SGX_OK);
     CHECK(state[5] == 2.0f, "last_u clipped to max_torque: %g", state[5]);
     CHECK_STATUS(sgx_env_step_discrete(env, 1, keys, state, time, &da, obs, state, time, reward, done,
-                                       NULL), SGX_ERR_WRONG_ACTION_TYPE);
+                                       NULL, NULL, NULL), SGX_ERR_WRONG_ACTION_TYPE);
     sgx_env_free(env);
 }
 
@@ -288,7 +304,7 @@ static void *run_job(void *arg) {
         sgx_prng_fold_in(key, t, key);
         sgx_prng_split(key, N, keys);
         sgx_prng_randint(key, N, 0, 2, actions);
-        sgx_env_step_discrete(env, N, keys, state, time, actions, obs, state, time, reward, done, NULL);
+        sgx_env_step_discrete(env, N, keys, state, time, actions, obs, state, time, reward, done, NULL, NULL, NULL);
         for (int i = 0; i < N; i++) job->checksum += reward[i] + obs[4 * i];
     }
     sgx_env_free(env);

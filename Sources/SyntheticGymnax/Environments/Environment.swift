@@ -45,15 +45,22 @@ public protocol EnvironmentState: Sendable {
 public struct Transition<State: EnvironmentState>: Sendable {
     /// The next state; the reset state when `done`.
     public var state: State
+    /// The state the step reached, before any reset (gymnax 1.x's
+    /// `final_observation` is its observation).
+    public var final: State
     public var reward: Float
-    /// The episode ended (terminal state or time limit).
-    public var done: Bool
-    /// The episode ended by the time limit alone.
+    /// The step reached a terminal state (not counting the time limit).
+    public var terminated: Bool
+    /// The step reached the time limit (`time >= max_steps_in_episode`),
+    /// terminal or not, as gymnax 1.x's `is_truncated`.
     public var truncated: Bool
+    /// The episode ended: terminated or truncated (gymnax 0.0.9's `done`).
+    @inlinable public var done: Bool { terminated || truncated }
 
     @inlinable
-    public init(state: State, reward: Float, done: Bool, truncated: Bool) {
-        (self.state, self.reward, self.done, self.truncated) = (state, reward, done, truncated)
+    public init(state: State, final: State, reward: Float, terminated: Bool, truncated: Bool) {
+        (self.state, self.final, self.reward, self.terminated, self.truncated) =
+            (state, final, reward, terminated, truncated)
     }
 }
 
@@ -133,12 +140,9 @@ extension Environment {
     public func step(key: PRNGKey, state: State, action: UnsafePointer<Float>) -> Transition<State> {
         let stepKey = Self.stepUsesKey ? key.split(index: 0) : key
         let (next, reward, terminated) = stepEnv(key: stepKey, state: state, action: action)
-        let timeUp = next.time >= maxStepsInEpisode
-        if terminated || timeUp {
-            return Transition(state: resetEnv(key: key.split(index: 1)), reward: reward,
-                              done: true, truncated: !terminated)
-        }
-        return Transition(state: next, reward: reward, done: false, truncated: false)
+        let truncated = next.time >= maxStepsInEpisode
+        let state = terminated || truncated ? resetEnv(key: key.split(index: 1)) : next
+        return Transition(state: state, final: next, reward: reward, terminated: terminated, truncated: truncated)
     }
 
     /// `step` with the action as an array.
@@ -187,13 +191,16 @@ extension Environment {
 
     /// Batched `step` with auto-reset. `actions` holds `count * actionSpace.size`
     /// floats (already validated). Output buffers may alias `states` / `times`.
+    /// The optional outputs are skipped when nil: terminal flags, time-limit
+    /// flags, and the observations before the reset.
     @inlinable
     public func step(
         count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
         times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
         observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
         nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
+        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
         let obsSize = observationSize, stateSize = self.stateSize, actionSize = actionSpace.size
         parallelChunks(count: count) { range in
@@ -206,7 +213,9 @@ extension Environment {
                 nextTimes[i] = t.state.time
                 rewards[i] = t.reward
                 dones[i] = t.done ? 1 : 0
+                terminations?[i] = t.terminated ? 1 : 0
                 truncations?[i] = t.truncated ? 1 : 0
+                if let finalObservations { observation(of: t.final, into: finalObservations + i * obsSize) }
             }
         }
     }

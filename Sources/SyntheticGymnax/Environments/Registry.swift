@@ -102,12 +102,14 @@ public enum AnyEnvironment: Sendable {
         times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
         observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
         nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
+        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
         func run<E: Environment>(_ e: E) {
             e.step(count: count, keys: keys, states: states, times: times, actions: actions,
                    observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-                   rewards: rewards, dones: dones, truncations: truncations)
+                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
+                   finalObservations: finalObservations)
         }
         switch self {
         case .cartPole(let e): run(e)
@@ -119,7 +121,8 @@ public enum AnyEnvironment: Sendable {
             // Its own batch step: the networks run on whole chunks of environments.
             e.step(count: count, keys: keys, states: states, times: times, actions: actions,
                    observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-                   rewards: rewards, dones: dones, truncations: truncations)
+                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
+                   finalObservations: finalObservations)
         }
     }
 }

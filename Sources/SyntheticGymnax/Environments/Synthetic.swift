@@ -27,6 +27,8 @@ public struct SyntheticEnvironment: Environment {
         public var latentDistribution: LatentDistribution
         public var latentSize: Int
         public var maxStepsInEpisode: Int
+        /// Further checkpoint metadata kept as it was read (e.g. "source").
+        public var extraMetadata: [String: String] = [:]
 
         /// The paper's defaults: one hidden layer of 32, relu, normal latent of
         /// the observation size, one-step episodes.
@@ -253,7 +255,8 @@ public struct SyntheticEnvironment: Environment {
         times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
         observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
         nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, truncations: UnsafeMutablePointer<UInt8>?
+        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
+        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
         let obsSize = observationSize, stateSize = obsSize + 1, actionSize = actionSpace.size
         let inputSize = obsSize + actionInputSize
@@ -264,7 +267,7 @@ public struct SyntheticEnvironment: Environment {
             let next = UnsafeMutablePointer<Float>.allocate(capacity: rows * obsSize)
             let width = [reward, nextStateDelta, done].compactMap { $0?.maxWidth }.max()!
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * width)
-            var ended = [Bool](repeating: false, count: rows), terminal = ended
+            var ended = [Bool](repeating: false, count: rows), terminal = ended, timeUp = ended
             defer { x.deallocate(); out.deallocate(); next.deallocate(); scratch.deallocate() }
 
             for r in 0..<rows {
@@ -281,12 +284,19 @@ public struct SyntheticEnvironment: Environment {
                     for j in 0..<obsSize { next[r * obsSize + j] += obs[j] }
                 }
                 done.apply(rows: rows, next, out, scratch: scratch)
-                for r in 0..<rows {
-                    terminal[r] = out[r] > 0
-                    ended[r] = terminal[r] || times[first + r] + 1 >= maxStepsInEpisode
-                }
+                for r in 0..<rows { terminal[r] = out[r] > 0 }
             } else {
-                for r in 0..<rows { ended[r] = times[first + r] + 1 >= maxStepsInEpisode }
+                // The original leaves the next observation empty: auto-reset replaces it.
+                for r in 0..<rows {
+                    next.advanced(by: r * obsSize).update(from: states + (first + r) * stateSize, count: obsSize)
+                }
+            }
+            for r in 0..<rows {
+                timeUp[r] = times[first + r] + 1 >= maxStepsInEpisode
+                ended[r] = terminal[r] || timeUp[r]
+            }
+            if let finalObservations {
+                finalObservations.advanced(by: first * obsSize).update(from: next, count: rows * obsSize)
             }
             // Continuing environments take the next state; ended ones are reset
             // with the reset half of their split key, in one network pass.
@@ -307,7 +317,8 @@ public struct SyntheticEnvironment: Environment {
                 s.update(from: observations + i * obsSize, count: obsSize)
                 s[obsSize] = 0  // a continuing state is not done; a reset one neither
                 dones[i] = ended[r] ? 1 : 0
-                truncations?[i] = ended[r] && !terminal[r] ? 1 : 0
+                terminations?[i] = terminal[r] ? 1 : 0
+                truncations?[i] = timeUp[r] ? 1 : 0
             }
         }
     }

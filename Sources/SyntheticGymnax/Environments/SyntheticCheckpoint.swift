@@ -8,6 +8,10 @@ import Foundation
 extension SyntheticEnvironment {
     /// The value of the metadata key "format".
     public static let checkpointFormat = "synthetic-gymnax-swift/1"
+    /// The metadata keys that hold the configuration.
+    static let configurationKeys: Set<String> = [
+        "format", "env_id", "features", "activation", "latent_dist", "latent_size", "max_steps_in_episode",
+    ]
 
     /// Loads a checkpoint; `maxStepsInEpisode` overrides the stored episode length.
     public init(checkpoint path: String, maxStepsInEpisode: Int? = nil) throws {
@@ -43,6 +47,7 @@ extension SyntheticEnvironment {
             environmentID: try field("env_id"), features: features, activation: activation,
             latentDistribution: latent, latentSize: try positive("latent_size", try field("latent_size")),
             maxStepsInEpisode: storedSteps)
+        configuration.extraMetadata = metadata.filter { !Self.configurationKeys.contains($0.key) }
 
         let spaces = try Self.realSpaces(configuration.environmentID)
         let shapes = Self.networkShapes(configuration, observationSize: spaces.observation.size,
@@ -102,12 +107,12 @@ extension SyntheticEnvironment {
             }
         }
         let c = configuration
-        let metadata = [
+        let metadata = c.extraMetadata.merging([
             "format": Self.checkpointFormat, "env_id": c.environmentID,
             "features": c.features.map(String.init).joined(separator: ","), "activation": c.activation.rawValue,
             "latent_dist": c.latentDistribution.rawValue, "latent_size": String(c.latentSize),
             "max_steps_in_episode": String(c.maxStepsInEpisode),
-        ]
+        ]) { _, ours in ours }
         return (tensors, metadata)
     }
 
