@@ -1,0 +1,277 @@
+"""ctypes binding of libsynthetic_gymnax (include/synthetic_gymnax.h).
+
+The only module that touches the C ABI. Everything here works on numpy
+arrays; ``NativeEnv`` owns one ``sgx_env`` handle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pathlib
+import threading
+
+import numpy as np
+
+ABI_VERSION = 1
+_HERE = pathlib.Path(__file__).resolve().parent
+_LIB_NAME = "libsynthetic_gymnax.so"
+
+SGX_OK = 0
+_STATUS_NAMES = {
+    1: "SGX_ERR_NULL_POINTER", 2: "SGX_ERR_INVALID_ARGUMENT", 3: "SGX_ERR_UNKNOWN_ID",
+    4: "SGX_ERR_UNKNOWN_PARAMETER", 5: "SGX_ERR_INVALID_ACTION", 6: "SGX_ERR_WRONG_ACTION_TYPE",
+    7: "SGX_ERR_IO", 8: "SGX_ERR_FORMAT", 99: "SGX_ERR_INTERNAL",
+}
+
+
+class SyntheticGymnaxError(Exception):
+    """A failure reported by the native library."""
+
+
+class UnknownEnvironmentError(SyntheticGymnaxError, KeyError):
+    """No environment is registered under that id."""
+
+    def __str__(self):  # KeyError would quote the message
+        return self.args[0]
+
+
+class InvalidActionError(SyntheticGymnaxError, ValueError):
+    """An action out of range, NaN or infinite, or of the wrong kind."""
+
+
+class CheckpointError(SyntheticGymnaxError, ValueError):
+    """A checkpoint file that is corrupt or does not fit its environment."""
+
+
+def _error_class(status):
+    if status == 3:
+        return UnknownEnvironmentError
+    if status in (5, 6):
+        return InvalidActionError
+    if status == 7:
+        return FileNotFoundError
+    if status == 8:
+        return CheckpointError
+    if status in (2, 4):
+        return ValueError
+    return SyntheticGymnaxError
+
+
+def library_path() -> pathlib.Path:
+    """The shared library: $SGX_LIB, the copy bundled in the package, or a
+    development build in the repository (.build/release)."""
+    if os.environ.get("SGX_LIB"):
+        return pathlib.Path(os.environ["SGX_LIB"])
+    bundled = _HERE / _LIB_NAME
+    if bundled.exists():
+        return bundled
+    return _HERE.parent.parent / ".build" / "release" / _LIB_NAME
+
+
+_lib = None
+_lock = threading.Lock()
+
+_u32p = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
+_f32p = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
+_i32p = np.ctypeslib.ndpointer(np.int32, flags="C_CONTIGUOUS")
+_u8p = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
+_vp = ctypes.c_void_p
+_i32 = ctypes.c_int32
+
+
+def lib():
+    """The loaded library, with every function's signature declared."""
+    global _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        path = library_path()
+        if not path.exists():
+            raise ImportError(
+                f"synthetic_gymnax_swift: native library not found at {path}; install the package with "
+                "`pip install ./python` (which builds it), or build it with `swift build -c release` "
+                "in the repository, or set SGX_LIB")
+        handle = ctypes.CDLL(str(path))
+        sig = {
+            "sgx_abi_version": (_i32, []),
+            "sgx_version": (ctypes.c_char_p, []),
+            "sgx_last_error": (ctypes.c_char_p, []),
+            "sgx_status_name": (ctypes.c_char_p, [_i32]),
+            "sgx_prng_key": (_i32, [ctypes.c_int64, _u32p]),
+            "sgx_prng_split": (_i32, [_u32p, _i32, _u32p]),
+            "sgx_prng_fold_in": (_i32, [_u32p, ctypes.c_uint32, _u32p]),
+            "sgx_prng_uniform": (_i32, [_u32p, ctypes.c_int64, ctypes.c_float, ctypes.c_float, _f32p]),
+            "sgx_prng_randint": (_i32, [_u32p, ctypes.c_int64, _i32, _i32, _i32p]),
+            "sgx_env_registered_count": (_i32, []),
+            "sgx_env_registered_id": (ctypes.c_char_p, [_i32]),
+            "sgx_env_create": (_i32, [ctypes.c_char_p, _vp, _vp, _i32, ctypes.POINTER(_vp)]),
+            "sgx_env_create_from_checkpoint": (_i32, [ctypes.c_char_p, _vp, _vp, _i32, ctypes.POINTER(_vp)]),
+            "sgx_env_save_checkpoint": (_i32, [_vp, ctypes.c_char_p]),
+            "sgx_env_free": (None, [_vp]),
+            "sgx_env_name": (ctypes.c_char_p, [_vp]),
+            "sgx_env_obs_size": (_i32, [_vp]),
+            "sgx_env_obs_bounds": (_i32, [_vp, _f32p, _f32p, _i32]),
+            "sgx_env_action_kind": (_i32, [_vp]),
+            "sgx_env_num_actions": (_i32, [_vp]),
+            "sgx_env_action_bounds": (_i32, [_vp, _f32p, _f32p, _i32]),
+            "sgx_env_param_count": (_i32, [_vp]),
+            "sgx_env_param": (_i32, [_vp, _i32, ctypes.POINTER(ctypes.c_char_p),
+                                     ctypes.POINTER(ctypes.c_double), ctypes.POINTER(_i32)]),
+            "sgx_env_state_size": (_i32, [_vp]),
+            "sgx_env_state_field_count": (_i32, [_vp]),
+            "sgx_env_state_field": (_i32, [_vp, _i32, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_i32),
+                                           ctypes.POINTER(_i32), ctypes.POINTER(_i32)]),
+            "sgx_env_reset": (_i32, [_vp, _i32, _u32p, _f32p, _f32p, _i32p]),
+            "sgx_env_step_discrete": (_i32, [_vp, _i32, _u32p, _f32p, _i32p, _i32p, _f32p, _f32p, _i32p,
+                                             _f32p, _u8p, _vp, _vp, _vp]),
+            "sgx_env_step_continuous": (_i32, [_vp, _i32, _u32p, _f32p, _i32p, _f32p, _f32p, _f32p, _i32p,
+                                               _f32p, _u8p, _vp, _vp, _vp]),
+        }
+        for name, (restype, argtypes) in sig.items():
+            fn = getattr(handle, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+        if handle.sgx_abi_version() != ABI_VERSION:
+            raise ImportError(f"{path} implements ABI {handle.sgx_abi_version()}, this package needs {ABI_VERSION}")
+        _lib = handle
+        return _lib
+
+
+def check(status: int) -> None:
+    """Raises the exception for a failed call, with the library's message."""
+    if status != SGX_OK:
+        message = lib().sgx_last_error().decode()
+        raise _error_class(status)(message)
+
+
+def _ptr(array):
+    return array.ctypes.data_as(_vp) if array is not None else None
+
+
+class NativeEnv:
+    """One native environment: its spaces, parameters, state layout, and
+    batched reset/step over numpy arrays."""
+
+    def __init__(self, env_id: str | None = None, params: dict | None = None, checkpoint: str | None = None):
+        L = lib()
+        params = dict(params or {})
+        names = [k.encode() for k in params]
+        c_names = (ctypes.c_char_p * max(1, len(names)))(*names)
+        c_values = (ctypes.c_double * max(1, len(names)))(*[float(v) for v in params.values()])
+        handle = _vp()
+        if checkpoint is not None:
+            check(L.sgx_env_create_from_checkpoint(os.fsencode(checkpoint), ctypes.cast(c_names, _vp),
+                                                   ctypes.cast(c_values, _vp), len(names), ctypes.byref(handle)))
+        else:
+            check(L.sgx_env_create(env_id.encode(), ctypes.cast(c_names, _vp), ctypes.cast(c_values, _vp),
+                                   len(names), ctypes.byref(handle)))
+        self._handle = handle
+        h = handle
+        self.name = L.sgx_env_name(h).decode()
+        self.obs_size = L.sgx_env_obs_size(h)
+        self.obs_low = np.zeros(self.obs_size, np.float32)
+        self.obs_high = np.zeros(self.obs_size, np.float32)
+        check(L.sgx_env_obs_bounds(h, self.obs_low, self.obs_high, self.obs_size))
+        self.discrete = L.sgx_env_action_kind(h) == 0
+        self.num_actions = L.sgx_env_num_actions(h)
+        self.action_size = 1 if self.discrete else self.num_actions
+        if not self.discrete:
+            self.action_low = np.zeros(self.num_actions, np.float32)
+            self.action_high = np.zeros(self.num_actions, np.float32)
+            check(L.sgx_env_action_bounds(h, self.action_low, self.action_high, self.num_actions))
+        self.params = {}
+        self.integer_params = set()
+        for i in range(L.sgx_env_param_count(h)):
+            name, value, dtype = ctypes.c_char_p(), ctypes.c_double(), _i32()
+            check(L.sgx_env_param(h, i, ctypes.byref(name), ctypes.byref(value), ctypes.byref(dtype)))
+            key = name.value.decode()
+            self.params[key] = int(value.value) if dtype.value == 1 else value.value
+            if dtype.value == 1:
+                self.integer_params.add(key)
+        self.state_size = L.sgx_env_state_size(h)
+        self.state_fields = []  # (name, offset, length, is_bool)
+        for i in range(L.sgx_env_state_field_count(h)):
+            name, off, length, dtype = ctypes.c_char_p(), _i32(), _i32(), _i32()
+            check(L.sgx_env_state_field(h, i, ctypes.byref(name), ctypes.byref(off), ctypes.byref(length),
+                                        ctypes.byref(dtype)))
+            self.state_fields.append((name.value.decode(), off.value, length.value, dtype.value == 2))
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle and _lib is not None:
+            _lib.sgx_env_free(handle)
+            self._handle = None
+
+    def save_checkpoint(self, path: str) -> None:
+        check(lib().sgx_env_save_checkpoint(self._handle, os.fsencode(path)))
+
+    def reset(self, keys: np.ndarray):
+        """keys: uint32 [n, 2] → obs [n, obs], state [n, state], time [n]."""
+        keys = np.ascontiguousarray(keys, np.uint32).reshape(-1, 2)
+        n = keys.shape[0]
+        obs = np.empty((n, self.obs_size), np.float32)
+        state = np.empty((n, self.state_size), np.float32)
+        time = np.empty(n, np.int32)
+        if n:
+            check(lib().sgx_env_reset(self._handle, n, keys, obs, state, time))
+        return obs, state, time
+
+    def step(self, keys, state, time, actions, final_obs: bool = False):
+        """Batched step with auto-reset. Returns obs, state, time, reward,
+        done, terminated, truncated (time limit reached) and, when asked,
+        the observation before the reset."""
+        keys = np.ascontiguousarray(keys, np.uint32).reshape(-1, 2)
+        n = keys.shape[0]
+        state = np.ascontiguousarray(state, np.float32).reshape(n, self.state_size)
+        time = np.ascontiguousarray(time, np.int32).reshape(n)
+        if self.discrete:
+            actions = np.asarray(actions)
+            if actions.size != n:
+                raise ValueError(f"{self.name}: expected {n} discrete actions, got shape {actions.shape}")
+            if not (np.issubdtype(actions.dtype, np.integer) or np.issubdtype(actions.dtype, np.bool_)):
+                if np.issubdtype(actions.dtype, np.floating) and np.all(np.isfinite(actions)) \
+                        and np.all(actions == np.round(actions)):
+                    pass  # integral floats, as JAX programs sometimes pass
+                else:
+                    raise TypeError(f"{self.name}: discrete actions must be integers, got dtype {actions.dtype}")
+            actions = np.ascontiguousarray(actions, np.int32).reshape(n)
+            fn = lib().sgx_env_step_discrete
+        else:
+            actions = np.asarray(actions)
+            if actions.size != n * self.action_size:
+                raise ValueError(f"{self.name}: expected actions of shape ({n}, {self.action_size}) "
+                                 f"or ({self.action_size},) per environment, got shape {actions.shape}")
+            actions = np.ascontiguousarray(actions, np.float32).reshape(n, self.action_size)
+            fn = lib().sgx_env_step_continuous
+        obs = np.empty((n, self.obs_size), np.float32)
+        out_state = np.empty((n, self.state_size), np.float32)
+        out_time = np.empty(n, np.int32)
+        reward = np.empty(n, np.float32)
+        done = np.empty(n, np.uint8)
+        terminated = np.empty(n, np.uint8)
+        truncated = np.empty(n, np.uint8)
+        final = np.empty((n, self.obs_size), np.float32) if final_obs else None
+        if n:
+            check(fn(self._handle, n, keys, state, time, actions, obs, out_state, out_time, reward, done,
+                     _ptr(terminated), _ptr(truncated), _ptr(final)))
+        result = (obs, out_state, out_time, reward, done.astype(bool), terminated.astype(bool),
+                  truncated.astype(bool))
+        return result + (final,) if final_obs else result
+
+
+def registered_ids() -> list[str]:
+    L = lib()
+    return [L.sgx_env_registered_id(i).decode() for i in range(L.sgx_env_registered_count())]
+
+
+def prng_key(seed: int) -> np.ndarray:
+    out = np.zeros(2, np.uint32)
+    check(lib().sgx_prng_key(int(seed), out))
+    return out
+
+
+def prng_split(key, num: int) -> np.ndarray:
+    out = np.zeros((num, 2), np.uint32)
+    check(lib().sgx_prng_split(np.ascontiguousarray(key, np.uint32), num, out))
+    return out
