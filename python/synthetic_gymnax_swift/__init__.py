@@ -1,0 +1,114 @@
+"""synthetic_gymnax_swift: gymnax-compatible environments, real and
+synthetic (Liesen et al. 2024), computed by a native Swift library.
+
+    import synthetic_gymnax_swift as sgs
+    env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
+    obs, state = env.reset(key, params)
+    obs, state, reward, done, info = env.step(key, state, action, params)
+
+When gymnax is installed, importing this package makes `gymnax.make` accept
+the "Synthetic-..." ids too, as the original synthetic-gymnax did.
+"""
+
+from __future__ import annotations
+
+from . import _hooks, _native
+from ._native import CheckpointError, InvalidActionError, SyntheticGymnaxError, UnknownEnvironmentError
+from .environment import Environment
+from .vector import VecEnv
+
+__all__ = [
+    "make", "registered_envs", "Environment", "VecEnv", "SyntheticGymnaxError", "UnknownEnvironmentError",
+    "InvalidActionError", "CheckpointError", "__version__",
+]
+
+
+def _version():
+    try:
+        return _native.lib().sgx_version().decode()
+    except ImportError:
+        return "unknown"
+
+
+__version__ = "0.1.0"
+
+try:
+    registered_envs: list[str] = _native.registered_ids()
+except ImportError:  # the library is missing: say so when it is used
+    registered_envs = []
+
+
+def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str | None:
+    """The checkpoint file for a synthetic id: "paper" converts the paper's
+    (from the synthetic-gymnax package) once into a cache; a path is used as
+    given; None means this project's own (none shipped yet: the native
+    library then says so)."""
+    if checkpoint is None:
+        return None
+    if checkpoint == "paper":
+        from .checkpoints import paper_checkpoint
+
+        return paper_checkpoint(env_id[len("Synthetic-"):])
+    return str(checkpoint)
+
+
+def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None = None, **params):
+    """`gymnax.make` for every real and synthetic id: returns (env, params).
+
+    checkpoint: for "Synthetic-..." ids, "paper" (the paper's checkpoint,
+        which needs `pip install synthetic-gymnax --no-deps`) or the path of
+        a checkpoint file of ours; None for this project's own.
+    gymnax_version: the step convention: 0 for gymnax 0.0.x's
+        (obs, state, reward, done, info), 1 for gymnax 1.x's
+        (obs, state, reward, terminated, truncated, info); default: the
+        installed gymnax's, 0 without gymnax.
+    params: overrides of the default parameters (e.g. max_steps_in_episode=100).
+    """
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a string, got {type(env_id).__name__}")
+    if env_id not in registered_envs:
+        raise UnknownEnvironmentError(
+            f"unknown environment id {env_id!r}; registered: {', '.join(registered_envs)}")
+    synthetic = env_id.startswith("Synthetic-")
+    if checkpoint is not None and not synthetic:
+        raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
+    path = _resolve_checkpoint(env_id, checkpoint) if synthetic else None
+    if synthetic and path is None:
+        _native.NativeEnv(env_id)  # raises: no checkpoint of ours yet, and how to get one
+    env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
+    if synthetic:
+        _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)
+    env_params = env.default_params.replace(**params) if params else env.default_params
+    return env, env_params
+
+
+def _attach_eval_env(env: Environment, real_id: str, gymnax_version):
+    """Synthetic environments carry the real one, as the original's
+    `env.eval_env, env.eval_env_params`."""
+    if real_id in registered_envs:
+        env.eval_env, env.eval_env_params = make(real_id, gymnax_version=gymnax_version)
+    else:
+        env.eval_env, env.eval_env_params = None, None
+
+
+def _patch_gymnax(gymnax):
+    """Routes gymnax.make("Synthetic-...") here; real ids keep going to gymnax."""
+    if getattr(gymnax.make, "_synthetic_gymnax_swift", False):
+        return
+    original = gymnax.make
+
+    def patched(env_id, **kwargs):
+        if isinstance(env_id, str) and env_id.startswith("Synthetic-"):
+            return make(env_id, **kwargs)
+        return original(env_id, **kwargs)
+
+    patched._synthetic_gymnax_swift = True
+    patched.__doc__ = original.__doc__
+    gymnax.make = patched
+    for name in registered_envs:
+        if name.startswith("Synthetic-") and name not in gymnax.registered_envs:
+            gymnax.registered_envs.append(name)
+
+
+# Patch gymnax when (and if) it is imported, before or after this package.
+_hooks.after_import("gymnax", _patch_gymnax)

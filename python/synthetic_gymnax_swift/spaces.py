@@ -1,0 +1,87 @@
+"""Observation and action spaces.
+
+When gymnax is importable these are gymnax's own `spaces.Discrete` and
+`spaces.Box` (training libraries such as rejax check `isinstance` against
+them); otherwise the small classes below, with the same attributes: `n`,
+`low`, `high`, `shape`, `dtype`, `sample(key)` and `contains(x)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _native
+
+
+class Discrete:
+    """Integers in [0, n)."""
+
+    def __init__(self, num_categories: int):
+        self.n = int(num_categories)
+        self.shape = ()
+        self.dtype = np.int32
+
+    def sample(self, key) -> np.ndarray:
+        out = np.zeros(1, np.int32)
+        _native.check(_native.lib().sgx_prng_randint(_key_words(key), 1, 0, self.n, out))
+        return out[0]
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        return bool(np.all((x >= 0) & (x < self.n)))
+
+    def __repr__(self):
+        return f"Discrete({self.n})"
+
+
+class Box:
+    """Float32 arrays between `low` and `high`."""
+
+    def __init__(self, low, high, shape, dtype=np.float32):
+        self.low = low
+        self.high = high
+        self.shape = tuple(shape)
+        self.dtype = dtype
+
+    def sample(self, key) -> np.ndarray:
+        low = np.broadcast_to(np.asarray(self.low, np.float32), self.shape)
+        high = np.broadcast_to(np.asarray(self.high, np.float32), self.shape)
+        n = int(np.prod(self.shape))
+        unit = np.zeros(n, np.float32)
+        _native.check(_native.lib().sgx_prng_uniform(_key_words(key), n, 0.0, 1.0, unit))
+        return (low + unit.reshape(self.shape) * (high - low)).astype(self.dtype)
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        return bool(np.all(x >= self.low) and np.all(x <= self.high))
+
+    def __repr__(self):
+        return f"Box({self.low}, {self.high}, {self.shape}, {np.dtype(self.dtype).name})"
+
+
+def _key_words(key) -> np.ndarray:
+    from .environment import key_words
+
+    return np.ascontiguousarray(key_words(key)).reshape(2)
+
+
+def _gymnax_spaces():
+    try:
+        from gymnax.environments import spaces  # noqa: F401
+    except Exception:
+        return None
+    return spaces
+
+
+def discrete(n: int):
+    spaces = _gymnax_spaces()
+    return spaces.Discrete(n) if spaces else Discrete(n)
+
+
+def box(low, high, shape, dtype=np.float32):
+    spaces = _gymnax_spaces()
+    if spaces:
+        import jax.numpy as jnp
+
+        return spaces.Box(jnp.asarray(low), jnp.asarray(high), tuple(shape), jnp.float32)
+    return Box(np.asarray(low), np.asarray(high), tuple(shape), dtype)
