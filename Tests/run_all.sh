@@ -6,16 +6,21 @@
 #   2. The C test program, compiled with cc against include/ and linked to
 #      the release build of libsynthetic_gymnax.so.
 #   3. The fixtures are generated again with real JAX and gymnax 0.0.9 and
-#      must equal the committed ones. The pinned references are installed
-#      with pip first (SGX_SKIP_PIP=1 skips the install; without JAX the
-#      check is then skipped).
+#      must equal the committed ones.
+#   4. The Python package's tests (pytest python/tests): the gymnax drop-in
+#      against gymnax 0.0.9, JAX transformations, the paper-checkpoint
+#      converter, synthetic environments against the original synthetic-gymnax.
+# The pinned Python references are installed with pip first (SGX_SKIP_PIP=1
+# skips the install; checks whose references are missing are then skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${SGX_SKIP_PIP:-}" ]; then
     echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9)"
-    python3 -m pip install --quiet --disable-pip-version-check "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" \
-        2>&1 | grep -v "as the 'root' user" || true
+    pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" || true; }
+    pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" pytest numpy
+    # The original package, for its checkpoints and SynthEnv (its own dependencies are too old to resolve).
+    pip_install --no-deps "synthetic-gymnax==0.0.1"
 fi
 
 echo "== swift test"
@@ -50,4 +55,7 @@ if python3 -c "import jax, gymnax" 2>/dev/null; then
 else
     echo "skipped: jax and gymnax==0.0.9 not importable"
 fi
+echo "== Python package (pytest)"
+(cd python && SGX_LIB="$build_dir/libsynthetic_gymnax.so" python3 -m pytest -q -p no:cacheprovider tests)
+
 echo "all tests passed"

@@ -11,15 +11,24 @@ uniformly random actions and gymnax's auto-reset, from one seed:
   T steps of `jax.vmap(env.step)`, keys split and actions sampled inside, as
   gymnax's own benchmarks do; compile time excluded.
 
-Prints steps per second of both and their ratio. Usage:
+* numpy VecEnv (the Python package's vectorised API, no JAX): one Python
+  call per step for the whole batch, actions drawn with numpy; Python
+  overhead included;
+* synthetic environments (paper checkpoints, needs `synthetic-gymnax`
+  installed with --no-deps): native against the original SynthEnv's
+  `jax.jit` of `lax.scan` over `jax.vmap(env.step)`.
+
+Prints steps per second and the ratios. Usage:
 
     swift build -c release
     python3 bench/bench_envs.py [--envs 1024] [--steps 1000] [--lib PATH] [--ids CartPole-v1,...]
+                                [--synthetic CartPole-v1,Pendulum-v1,hopper]
 """
 
 import argparse
 import ctypes
 import os
+import sys
 import time
 
 import numpy as np
@@ -36,6 +45,7 @@ def load(path):
                                    ctypes.POINTER(ctypes.c_void_p)]
     for name in ["sgx_env_obs_size", "sgx_env_state_size", "sgx_env_action_kind", "sgx_env_num_actions"]:
         getattr(lib, name).argtypes = [ctypes.c_void_p]
+    lib.sgx_env_create_from_checkpoint.argtypes = lib.sgx_env_create.argtypes
     lib.sgx_env_free.argtypes = [ctypes.c_void_p]
     lib.sgx_prng_split.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p]
     lib.sgx_prng_randint.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32,
@@ -58,9 +68,12 @@ def ptr(a):
     return a.ctypes.data
 
 
-def bench_native(lib, env_id, n, steps, repeats):
+def bench_native(lib, env_id, n, steps, repeats, checkpoint=None):
     env = ctypes.c_void_p()
-    check(lib, lib.sgx_env_create(env_id.encode(), None, None, 0, ctypes.byref(env)))
+    if checkpoint:
+        check(lib, lib.sgx_env_create_from_checkpoint(checkpoint.encode(), None, None, 0, ctypes.byref(env)))
+    else:
+        check(lib, lib.sgx_env_create(env_id.encode(), None, None, 0, ctypes.byref(env)))
     obs_size, state_size = lib.sgx_env_obs_size(env), lib.sgx_env_state_size(env)
     discrete = lib.sgx_env_action_kind(env) == 0
     na = lib.sgx_env_num_actions(env)
@@ -101,11 +114,35 @@ def bench_native(lib, env_id, n, steps, repeats):
     return n * steps / best
 
 
-def bench_gymnax(env_id, n, steps, repeats):
+def bench_vec_env(env_id, n, steps, repeats, checkpoint=None):
+    """The package's numpy VecEnv: Python overhead included."""
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import synthetic_gymnax_swift as sgs
+
+    envs = sgs.VecEnv(env_id, num_envs=n, seed=0, checkpoint=checkpoint)
+    rng = np.random.default_rng(0)
+    if envs.discrete:
+        actions = rng.integers(0, envs.num_actions, size=(steps, n)).astype(np.int32)
+    else:
+        actions = rng.uniform(-1, 1, size=(steps, n, envs.num_actions)).astype(np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        envs.reset()
+        start = time.perf_counter()
+        for t in range(steps):
+            envs.step(actions[t])
+        best = min(best, time.perf_counter() - start)
+    return n * steps / best
+
+
+def bench_gymnax(env_id, n, steps, repeats, env=None, params=None):
     import jax
     import gymnax
 
-    env, params = gymnax.make(env_id)
+    if env is None:
+        env, params = gymnax.make(env_id)
 
     @jax.jit
     def run(key):
@@ -140,7 +177,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lib", default=DEFAULT_LIB)
     parser.add_argument("--ids", default=",".join(IDS))
+    parser.add_argument("--synthetic", default="CartPole-v1,Pendulum-v1,hopper",
+                        help="real ids whose paper checkpoints to benchmark ('' for none)")
     args = parser.parse_args()
+    os.environ.setdefault("SGX_LIB", args.lib)  # the Python package uses the same library
     lib = load(args.lib)
     try:
         import gymnax  # noqa: F401
@@ -150,14 +190,41 @@ def main():
         print("gymnax not importable: native figures only")
     print(f"{args.envs} environments x {args.steps} steps, random actions, auto-reset, "
           f"best of {args.repeats}; {os.cpu_count()} cores")
-    print(f"{'environment':<26}{'native steps/s':>16}{'gymnax steps/s':>16}{'ratio':>9}")
+    print(f"{'environment':<30}{'native/s':>14}{'numpy VecEnv/s':>16}{'gymnax/s':>14}"
+          f"{'native':>9}{'VecEnv':>9}")
     for env_id in args.ids.split(","):
         native = bench_native(lib, env_id, args.envs, args.steps, args.repeats)
-        if have_gymnax:
-            ref = bench_gymnax(env_id, args.envs, args.steps, args.repeats)
-            print(f"{env_id:<26}{native:>16,.0f}{ref:>16,.0f}{native / ref:>8.1f}x", flush=True)
-        else:
-            print(f"{env_id:<26}{native:>16,.0f}{'-':>16}{'-':>9}", flush=True)
+        vec = bench_vec_env(env_id, args.envs, args.steps, args.repeats)
+        ref = bench_gymnax(env_id, args.envs, args.steps, args.repeats) if have_gymnax else None
+        row(env_id, native, vec, ref)
+    for real_id in filter(None, args.synthetic.split(",")):
+        try:
+            sys.path.insert(0, os.path.join(ROOT, "python"))
+            sys.path.insert(0, os.path.join(ROOT, "python", "tests"))
+            from synthetic_gymnax_swift.checkpoints import paper_checkpoint
+            from reference_synthenv import make_reference, original_available
+
+            reason = original_available()
+            path = paper_checkpoint(real_id)
+        except Exception as e:  # noqa: BLE001
+            print(f"Synthetic-{real_id}: skipped ({e})")
+            continue
+        native = bench_native(lib, None, args.envs, args.steps, args.repeats, checkpoint=path)
+        vec = bench_vec_env(f"Synthetic-{real_id}", args.envs, args.steps, args.repeats, checkpoint=path)
+        ref = None
+        if reason is None:
+            original = make_reference(real_id)
+            ref = bench_gymnax(real_id, args.envs, args.steps, args.repeats, env=original.env,
+                               params=original.params)
+        row(f"Synthetic-{real_id}", native, vec, ref, reference="original")
+
+
+def row(name, native, vec, ref, reference="gymnax"):
+    if ref is None:
+        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{'-':>14}{'-':>9}{'-':>9}", flush=True)
+    else:
+        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{ref:>14,.0f}{native / ref:>8.1f}x{vec / ref:>8.1f}x"
+              + ("" if reference == "gymnax" else f"  (vs the {reference})"), flush=True)
 
 
 if __name__ == "__main__":

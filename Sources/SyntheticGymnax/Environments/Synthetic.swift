@@ -66,6 +66,16 @@ public struct SyntheticEnvironment: Environment {
     public let done: MLP?
     public let observationSpace: BoxSpace
     public let actionSpace: ActionSpace
+    // Sizes read in the stepping loops, stored so that no array-holding
+    // value is copied (and reference-counted) per environment.
+    public let observationSize: Int
+    /// Floats the action contributes to the network input: n one-hot for a
+    /// discrete space, the action vector otherwise.
+    public let actionInputSize: Int
+    public let maxStepsInEpisode: Int32
+    @usableFromInline let discreteActions: Bool
+    @usableFromInline let latentSize: Int
+    @usableFromInline let latentDistribution: LatentDistribution
 
     /// Observation and action spaces of the real environments, including the
     /// Brax locomotion tasks (observation Box(-inf, inf), actions Box(-1, 1)).
@@ -117,6 +127,12 @@ public struct SyntheticEnvironment: Environment {
         self.done = configuration.onlyReward ? nil : done
         self.observationSpace = spaces.observation
         self.actionSpace = spaces.action
+        self.observationSize = spaces.observation.size
+        self.actionInputSize = spaces.action.numActions
+        self.maxStepsInEpisode = Int32(configuration.maxStepsInEpisode)
+        self.discreteActions = spaces.action.isDiscrete
+        self.latentSize = configuration.latentSize
+        self.latentDistribution = configuration.latentDistribution
         let shapes = Self.networkShapes(configuration, observationSize: observationSize,
                                         actionInputSize: actionInputSize)
         for (net, shape) in zip([initialState, reward, nextStateDelta, done].compactMap { $0 }, shapes) {
@@ -126,8 +142,6 @@ public struct SyntheticEnvironment: Environment {
     }
 
     public var name: String { "Synthetic-\(configuration.environmentID)" }
-    public var observationSize: Int { observationSpace.size }
-    public var maxStepsInEpisode: Int32 { Int32(configuration.maxStepsInEpisode) }
     public var parameters: [ParameterValue] {
         [ParameterValue(name: "max_steps_in_episode", value: Double(configuration.maxStepsInEpisode), isInteger: true)]
     }
@@ -136,21 +150,25 @@ public struct SyntheticEnvironment: Environment {
          StateField(name: "done", offset: observationSize, isBool: true)]
     }
 
-    /// Floats the action contributes to the network input: n one-hot for a
-    /// discrete space, the action vector otherwise.
-    public var actionInputSize: Int { actionSpace.numActions }
-
     // MARK: Single environment
 
     /// Writes the latent sample `z` for `key` (`latentSize` floats), as
     /// distrax's `sample(seed=key)` of the configured distribution.
     func sampleLatent(_ key: PRNGKey, into z: UnsafeMutablePointer<Float>) {
-        let size = configuration.latentSize
-        switch configuration.latentDistribution {
-        case .normal:
-            for i in 0..<size { z[i] = key.normal(at: i) }
-        case .uniform:
-            for i in 0..<size { z[i] = key.uniform(at: i) }
+        let size = latentSize
+        switch latentDistribution {
+        case .normal, .uniform:
+            // Eight counters at a time through threefry, as jax.random does.
+            var start = 0
+            while start < size {
+                let (a, b) = key.block(start)
+                let mantissa = ((a ^ b) &>> 9) | SIMD8(repeating: 0x3F80_0000)
+                for lane in 0..<Swift.min(8, size - start) {
+                    let unit = Float(bitPattern: mantissa[lane]) - 1
+                    z[start + lane] = latentDistribution == .uniform ? unit : Self.normal(fromUnit: unit)
+                }
+                start += 8
+            }
         case .categorical, .softmax:
             // jax.random.categorical: argmax of Gumbel noise plus the logits.
             var best = 0
@@ -158,11 +176,19 @@ public struct SyntheticEnvironment: Environment {
             for i in 0..<size {
                 let u = key.uniform(at: i, minval: .leastNormalMagnitude, maxval: 1)
                 var value = -logf(-logf(u))
-                if configuration.latentDistribution == .softmax { value += Self.softmaxLogit(i, size) }
+                if latentDistribution == .softmax { value += Self.softmaxLogit(i, size) }
                 if value > bestValue { (best, bestValue) = (i, value) }
             }
             for i in 0..<size { z[i] = i == best ? 1 : 0 }
         }
+    }
+
+    /// `jax.random.normal` from the unit uniform of the same element.
+    @inline(__always)
+    static func normal(fromUnit unit: Float) -> Float {
+        let lo = Float(-1).nextUp
+        let u = Swift.max(lo, lo.addingProduct(unit, 1 - lo))
+        return Float(2).squareRoot() * erfInv(u)
     }
 
     /// log(softmax(-arange(n)))[i].
@@ -172,7 +198,7 @@ public struct SyntheticEnvironment: Environment {
     }
 
     public func resetEnv(key: PRNGKey) -> State {
-        var z = [Float](repeating: 0, count: configuration.latentSize)
+        var z = [Float](repeating: 0, count: latentSize)
         sampleLatent(key, into: &z)
         return State(obs: initialState(z), done: false, time: 0)
     }
@@ -181,8 +207,8 @@ public struct SyntheticEnvironment: Environment {
     func networkInput(_ obs: UnsafePointer<Float>, _ action: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
         x.update(from: obs, count: observationSize)
         let a = x + observationSize
-        if case .discrete(let n) = actionSpace {
-            a.initialize(repeating: 0, count: n)
+        if discreteActions {
+            a.initialize(repeating: 0, count: actionInputSize)
             a[Int(action.pointee)] = 1
         } else {
             a.update(from: action, count: actionInputSize)
@@ -223,7 +249,7 @@ public struct SyntheticEnvironment: Environment {
 
     /// Resets the environments `indices` of a batch (keys given per index).
     private func resetRows(_ rows: Int, key: (Int) -> PRNGKey, observation: (Int) -> UnsafeMutablePointer<Float>) {
-        let latent = configuration.latentSize, obsSize = observationSize
+        let latent = latentSize, obsSize = observationSize
         let z = UnsafeMutablePointer<Float>.allocate(capacity: rows * latent)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * obsSize)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * initialState.maxWidth)
@@ -258,14 +284,15 @@ public struct SyntheticEnvironment: Environment {
         dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
         truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
-        let obsSize = observationSize, stateSize = obsSize + 1, actionSize = actionSpace.size
+        let obsSize = observationSize, stateSize = obsSize + 1
+        let actionSize = discreteActions ? 1 : actionInputSize, maxSteps = maxStepsInEpisode
         let inputSize = obsSize + actionInputSize
+        let width = [reward, nextStateDelta, done].compactMap { $0?.maxWidth }.max()!
         parallelChunks(count: count, minimumPerChunk: 64) { range in
             let rows = range.count, first = range.lowerBound
             let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * inputSize)
             let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * Swift.max(obsSize, 1))
             let next = UnsafeMutablePointer<Float>.allocate(capacity: rows * obsSize)
-            let width = [reward, nextStateDelta, done].compactMap { $0?.maxWidth }.max()!
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * width)
             var ended = [Bool](repeating: false, count: rows), terminal = ended, timeUp = ended
             defer { x.deallocate(); out.deallocate(); next.deallocate(); scratch.deallocate() }
@@ -292,7 +319,7 @@ public struct SyntheticEnvironment: Environment {
                 }
             }
             for r in 0..<rows {
-                timeUp[r] = times[first + r] + 1 >= maxStepsInEpisode
+                timeUp[r] = times[first + r] + 1 >= maxSteps
                 ended[r] = terminal[r] || timeUp[r]
             }
             if let finalObservations {
