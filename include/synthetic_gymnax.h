@@ -299,6 +299,45 @@ int32_t sgx_env_step_continuous(const sgx_env *env, int32_t n, const uint32_t *k
                                 float *out_reward, uint8_t *out_done, uint8_t *out_terminated,
                                 uint8_t *out_truncated, float *out_final_obs);
 
+/* ------------------------------------------------------------------------ */
+/* Vector environments: N copies stepped together, states and keys inside   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * N copies of an environment that own their states and keys, for loops that
+ * only choose actions (evaluation, numpy users). Randomness follows JAX: the
+ * reset keys are split(PRNGKey(seed), n); step t (from 1 after each reset)
+ * uses split(fold_in(PRNGKey(seed), t), n). A vector environment keeps its
+ * own reference to the environment (which may be freed first). Use one
+ * sgx_vec_env from one thread at a time.
+ */
+typedef struct sgx_vec_env sgx_vec_env;
+
+/** Creates n >= 1 copies of `env`; call sgx_vec_env_reset before stepping. */
+int32_t sgx_vec_env_create(const sgx_env *env, int32_t n, int64_t seed, sgx_vec_env **out_vec);
+
+/** Frees a vector environment. NULL is accepted and ignored. */
+void sgx_vec_env_free(sgx_vec_env *vec);
+
+/** Resets all copies from `seed`; writes n*obs_size observations. */
+int32_t sgx_vec_env_reset(sgx_vec_env *vec, int64_t seed, float *out_obs);
+
+/**
+ * Steps all copies with auto-reset. actions: n int32 (discrete). Writes
+ * n*obs_size observations (after any reset), n rewards, n terminal flags,
+ * n time-limit flags, and, unless out_final_obs is NULL, the n*obs_size
+ * observations reached before any reset. On an invalid action nothing is
+ * written and the state is unchanged.
+ */
+int32_t sgx_vec_env_step_discrete(sgx_vec_env *vec, const int32_t *actions, float *out_obs,
+                                  float *out_reward, uint8_t *out_terminated,
+                                  uint8_t *out_truncated, float *out_final_obs);
+
+/** Box-action variant: actions holds n*num_actions finite float32. */
+int32_t sgx_vec_env_step_continuous(sgx_vec_env *vec, const float *actions, float *out_obs,
+                                    float *out_reward, uint8_t *out_terminated,
+                                    uint8_t *out_truncated, float *out_final_obs);
+
 #ifdef __cplusplus
 }
 #endif

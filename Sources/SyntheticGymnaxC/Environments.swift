@@ -38,7 +38,7 @@ final class EnvironmentHandle {
 }
 
 @inline(__always)
-private func handle(_ env: OpaquePointer?) throws -> EnvironmentHandle {
+func handle(_ env: OpaquePointer?) throws -> EnvironmentHandle {
     guard let env else { throw CError(.nullPointer, "env is NULL") }
     return Unmanaged<EnvironmentHandle>.fromOpaque(UnsafeRawPointer(env)).takeUnretainedValue()
 }

@@ -327,6 +327,53 @@ static void test_threads(void) {
     }
 }
 
+/* The vector environment equals stepping by hand with its documented keys. */
+static void test_vec_env(void) {
+    enum { N = 8 };
+    sgx_env *env = NULL;
+    sgx_vec_env *vec = NULL;
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 0, &env), SGX_OK);
+    CHECK_STATUS(sgx_vec_env_create(env, N, 42, &vec), SGX_OK);
+    CHECK_STATUS(sgx_vec_env_create(env, 0, 42, &vec), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_vec_env_create(NULL, N, 42, &vec), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_vec_env_create(env, N, 42, &vec), SGX_OK);
+    float vobs[N * 4], vr[N], vfinal[N * 4], obs[N * 4], state[N * 4], r[N];
+    uint8_t vterm[N], vtrunc[N], done[N], term[N], trunc[N];
+    int32_t time[N], actions[N];
+    uint32_t root[2], keys[2 * N], k[2];
+    CHECK_STATUS(sgx_vec_env_reset(vec, 42, vobs), SGX_OK);
+    sgx_prng_key(42, root);
+    sgx_prng_split(root, N, keys);
+    sgx_env_reset(env, N, keys, obs, state, time);
+    CHECK(memcmp(vobs, obs, sizeof obs) == 0, "vec reset");
+    for (int t = 1; t <= 40; t++) {
+        for (int i = 0; i < N; i++) actions[i] = (t * 7 + i) % 2;
+        CHECK_STATUS(sgx_vec_env_step_discrete(vec, actions, vobs, vr, vterm, vtrunc, vfinal), SGX_OK);
+        sgx_prng_fold_in(root, (uint32_t)t, k);
+        sgx_prng_split(k, N, keys);
+        sgx_env_step_discrete(env, N, keys, state, time, actions, obs, state, time, r, done, term, trunc, NULL);
+        CHECK(memcmp(vobs, obs, sizeof obs) == 0 && memcmp(vr, r, sizeof r) == 0 &&
+                  memcmp(vterm, term, N) == 0 && memcmp(vtrunc, trunc, N) == 0, "vec step %d", t);
+    }
+    int32_t bad[N] = {0, 0, 0, 2, 0, 0, 0, 0};
+    CHECK_STATUS(sgx_vec_env_step_discrete(vec, bad, vobs, vr, vterm, vtrunc, NULL), SGX_ERR_INVALID_ACTION);
+    CHECK_ERROR_MENTIONS("actions[3] = 2");
+    float fa[N] = {0};
+    CHECK_STATUS(sgx_vec_env_step_continuous(vec, fa, vobs, vr, vterm, vtrunc, NULL), SGX_ERR_WRONG_ACTION_TYPE);
+    CHECK_STATUS(sgx_vec_env_step_discrete(vec, actions, NULL, vr, vterm, vtrunc, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_vec_env_step_discrete(NULL, actions, vobs, vr, vterm, vtrunc, NULL), SGX_ERR_NULL_POINTER);
+    /* the invalid calls changed nothing: the next step still matches */
+    CHECK_STATUS(sgx_vec_env_step_discrete(vec, actions, vobs, vr, vterm, vtrunc, NULL), SGX_OK);
+    sgx_prng_fold_in(root, 41, k);
+    sgx_prng_split(k, N, keys);
+    sgx_env_step_discrete(env, N, keys, state, time, actions, obs, state, time, r, done, NULL, NULL, NULL);
+    CHECK(memcmp(vobs, obs, sizeof obs) == 0, "vec step after errors");
+    sgx_env_free(env); /* the vector environment keeps its own reference */
+    CHECK_STATUS(sgx_vec_env_step_discrete(vec, actions, vobs, vr, vterm, vtrunc, NULL), SGX_OK);
+    sgx_vec_env_free(vec);
+    sgx_vec_env_free(NULL);
+}
+
 int main(void) {
     test_version();
     test_prng();
@@ -335,6 +382,7 @@ int main(void) {
     test_continuous_errors();
     test_create_errors();
     test_threads();
+    test_vec_env();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

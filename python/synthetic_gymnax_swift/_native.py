@@ -127,6 +127,11 @@ def lib():
                                              _f32p, _u8p, _vp, _vp, _vp]),
             "sgx_env_step_continuous": (_i32, [_vp, _i32, _u32p, _f32p, _i32p, _f32p, _f32p, _f32p, _i32p,
                                                _f32p, _u8p, _vp, _vp, _vp]),
+            "sgx_vec_env_create": (_i32, [_vp, _i32, ctypes.c_int64, ctypes.POINTER(_vp)]),
+            "sgx_vec_env_free": (None, [_vp]),
+            "sgx_vec_env_reset": (_i32, [_vp, ctypes.c_int64, _f32p]),
+            "sgx_vec_env_step_discrete": (_i32, [_vp, _i32p, _f32p, _f32p, _u8p, _u8p, _vp]),
+            "sgx_vec_env_step_continuous": (_i32, [_vp, _f32p, _f32p, _f32p, _u8p, _u8p, _vp]),
         }
         for name, (restype, argtypes) in sig.items():
             fn = getattr(handle, name)

@@ -9,14 +9,17 @@ For users without JAX, and for evaluation loops::
 It follows gymnasium's vector API (`reset` → (obs, info); `step` → (obs,
 reward, terminated, truncated, info)) with gymnax's auto-reset: an
 environment whose episode ended returns the first observation of the next
-one, and `info["final_obs"]` holds the observation the step reached.
-Randomness is JAX's: the environments' reset keys are
-`split(PRNGKey(seed), num_envs)`, and step t uses
-`split(fold_in(PRNGKey(seed), t + 1), num_envs)`, so a run is reproducible
-and equals gymnax fed the same keys.
+one, and `info["final_obs"]` holds the observation the step reached (when
+`final_obs=True`). States and keys live in the native library
+(`sgx_vec_env`); randomness is JAX's: the reset keys are
+`split(PRNGKey(seed), num_envs)` and step t uses
+`split(fold_in(PRNGKey(seed), t), num_envs)`, so a run is reproducible and
+equals gymnax fed the same keys.
 """
 
 from __future__ import annotations
+
+import ctypes
 
 import numpy as np
 
@@ -24,7 +27,8 @@ from . import _native
 
 
 class VecEnv:
-    def __init__(self, env_id: str, num_envs: int, seed: int = 0, checkpoint: str | None = None, **params):
+    def __init__(self, env_id: str, num_envs: int, seed: int = 0, checkpoint: str | None = None,
+                 final_obs: bool = False, **params):
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = int(num_envs)
@@ -32,31 +36,65 @@ class VecEnv:
             from . import _resolve_checkpoint
 
             checkpoint = _resolve_checkpoint(env_id, None)
-        self._env = _native.NativeEnv(None if checkpoint else env_id, params=params, checkpoint=checkpoint)
-        self.name = self._env.name
-        self.single_observation_shape = (self._env.obs_size,)
-        self.discrete = self._env.discrete
-        self.num_actions = self._env.num_actions
-        self._seed = seed
-        self._state = self._time = None
+        elif checkpoint is not None:
+            from . import _resolve_checkpoint
+
+            checkpoint = _resolve_checkpoint(env_id, checkpoint)
+        env = _native.NativeEnv(None if checkpoint else env_id, params=params, checkpoint=checkpoint)
+        self.name = env.name
+        self.single_observation_shape = (env.obs_size,)
+        self.discrete = env.discrete
+        self.num_actions = env.num_actions
+        self._action_shape = (self.num_envs,) if env.discrete else (self.num_envs, env.num_actions)
+        self._seed = int(seed)
+        handle = ctypes.c_void_p()
+        _native.check(_native.lib().sgx_vec_env_create(env._handle, self.num_envs, self._seed,
+                                                        ctypes.byref(handle)))
+        self._handle = handle
+        self._reset_done = False
+        n, o = self.num_envs, env.obs_size
+        self._obs = np.empty((n, o), np.float32)
+        self._reward = np.empty(n, np.float32)
+        self._terminated = np.empty(n, np.uint8)
+        self._truncated = np.empty(n, np.uint8)
+        self._final = np.empty((n, o), np.float32) if final_obs else None
+        self._step = _native.lib().sgx_vec_env_step_discrete if env.discrete else \
+            _native.lib().sgx_vec_env_step_continuous
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            _native.lib().sgx_vec_env_free(handle)
+            self._handle = None
 
     def reset(self, seed: int | None = None):
         """Resets every environment; returns (obs [N, obs_size], info)."""
         if seed is not None:
-            self._seed = seed
-        self._root = _native.prng_key(self._seed)
-        self._t = 0
-        obs, self._state, self._time = self._env.reset(_native.prng_split(self._root, self.num_envs))
-        return obs, {}
+            self._seed = int(seed)
+        _native.check(_native.lib().sgx_vec_env_reset(self._handle, self._seed, self._obs))
+        self._reset_done = True
+        return self._obs.copy(), {}
 
     def step(self, actions):
-        """Steps every environment with `actions` ([N] ints, or [N, k] floats)."""
-        if self._state is None:
+        """Steps every environment with `actions` ([N] ints, or [N, k] floats).
+        The returned arrays are fresh copies."""
+        if not self._reset_done:
             raise RuntimeError("call reset() before step()")
-        self._t += 1
-        key = np.zeros(2, np.uint32)
-        _native.check(_native.lib().sgx_prng_fold_in(self._root, self._t, key))
-        keys = _native.prng_split(key, self.num_envs)
-        obs, self._state, self._time, reward, done, terminated, truncated, final = self._env.step(
-            keys, self._state, self._time, actions, final_obs=True)
-        return obs, reward, terminated, truncated, {"final_obs": final, "done": done}
+        actions = np.asarray(actions)
+        if actions.size != int(np.prod(self._action_shape)):
+            raise ValueError(f"{self.name}: expected actions of shape {self._action_shape}, got {actions.shape}")
+        if self.discrete:
+            if not np.issubdtype(actions.dtype, np.integer):
+                raise TypeError(f"{self.name}: discrete actions must be integers, got dtype {actions.dtype}")
+            actions = np.ascontiguousarray(actions, np.int32)
+        else:
+            actions = np.ascontiguousarray(actions, np.float32)
+        final = self._final
+        _native.check(self._step(self._handle, actions, self._obs, self._reward, self._terminated, self._truncated,
+                                 final.ctypes.data_as(ctypes.c_void_p) if final is not None else None))
+        terminated = self._terminated.astype(bool)
+        truncated = self._truncated.astype(bool)
+        info = {"done": terminated | truncated}
+        if final is not None:
+            info["final_obs"] = final.copy()
+        return self._obs.copy(), self._reward.copy(), terminated, truncated, info

@@ -300,5 +300,15 @@ def test_vec_env_errors():
     with pytest.raises(RuntimeError, match="reset"):
         envs.step(np.zeros(4, np.int32))
     envs.reset()
-    with pytest.raises(ValueError, match="expected 4"):
+    with pytest.raises(ValueError, match=r"expected actions of shape \(4,\)"):
         envs.step(np.zeros(3, np.int32))
+    with pytest.raises(sgs.InvalidActionError, match="out of range"):
+        envs.step(np.array([0, 1, 2, 0], np.int32))
+    with pytest.raises(TypeError, match="integers"):
+        envs.step(np.zeros(4, np.float32))
+    pend = sgs.VecEnv("Pendulum-v1", num_envs=2, final_obs=True)
+    pend.reset()
+    with pytest.raises(sgs.InvalidActionError, match="not finite"):
+        pend.step(np.array([[0.0], [np.inf]], np.float32))
+    obs, reward, terminated, truncated, info = pend.step(np.zeros((2, 1), np.float32))
+    assert info["final_obs"].shape == (2, 3) and obs.shape == (2, 3)
