@@ -58,4 +58,23 @@ fi
 echo "== Python package (pytest)"
 (cd python && SGX_LIB="$build_dir/libsynthetic_gymnax.so" python3 -m pytest -q -p no:cacheprovider tests)
 
+echo "== pip install ./python into a fresh virtual environment, used from another directory"
+venv=$(mktemp -d)/venv
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check ./python 2>&1 | grep -v "as the 'root' user" || true
+(cd "$venv" && "$venv/bin/python" - <<'PY'
+import numpy as np
+import synthetic_gymnax_swift as sgs
+assert sgs._native.library_path().parent.name == "synthetic_gymnax_swift", sgs._native.library_path()
+env, params = sgs.make("CartPole-v1")
+obs, state = env.reset(np.array([0, 0], np.uint32), params)
+assert abs(float(obs[0]) - 0.04476670175790787) < 1e-9, obs
+envs = sgs.VecEnv("Pendulum-v1", num_envs=8, seed=1)
+obs, _ = envs.reset()
+obs, reward, terminated, truncated, info = envs.step(np.zeros((8, 1), np.float32))
+print("installed package works without jax:", obs.shape, reward.dtype, sgs._native.library_path())
+PY
+)
+rm -rf "$(dirname "$venv")"
+
 echo "all tests passed"
