@@ -15,6 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# MuJoCo's C library, for the locomotion environments (Debian's package).
+if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
+    echo "== installing libmujoco-dev"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmujoco-dev >/dev/null
+fi
+
 if [ -z "${SGX_SKIP_PIP:-}" ]; then
     echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9)"
     pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" || true; }
