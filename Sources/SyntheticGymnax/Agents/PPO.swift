@@ -1,0 +1,527 @@
+import Foundation
+
+/// Proximal Policy Optimization (Schulman et al., 2017) as rejax's `PPO`
+/// (rejax 0.1.3, the agent the synthetic-gymnax paper trains), in one
+/// readable pass like CleanRL's ppo.py:
+///
+///   for each iteration (ceil(total_timesteps / (num_envs · num_steps))):
+///     1. roll out num_steps steps of num_envs environments with the current
+///        actor, storing observations, actions, log-probs, values, rewards, dones;
+///     2. advantages by GAE(γ, λ), value targets = advantages + values;
+///     3. num_epochs times: shuffle the batch (jax.random.permutation) and,
+///        per minibatch, one Adam step of the actor on the clipped surrogate
+///        minus the entropy bonus, then one of the critic on the clipped
+///        value loss.
+///
+/// Actor and critic are separate networks with separate optimisers
+/// (`clip_by_global_norm(max_grad_norm)` then Adam). Discrete actions use a
+/// categorical policy over logits; continuous ones a Gaussian with a
+/// state-independent log standard deviation, sampled unclipped and clipped
+/// only when given to the environment. Episodes that end by the time limit
+/// count as terminal (gymnax 0.0.9's `done`), as in rejax.
+///
+/// Randomness follows rejax's key use from `PRNGKey(seed)` (init keys, one
+/// split per rollout step and per epoch, `jax.random.permutation` for the
+/// minibatches); the same seed gives the same weights bit for bit, on any
+/// number of threads. Not bit-identical to rejax itself: Flax derives its
+/// initial weights differently and XLA sums in another order.
+///
+/// Where this differs from rejax 0.1.3 on purpose:
+/// - `max_grad_norm` clips by global norm, as rejax did when the paper was
+///   written (mid-2024); rejax 0.1.3 clips element-wise (`optax.clip`).
+/// - With `normalize_observations`, the first observations (from reset) are
+///   normalised too; rejax 0.1.3 feeds them raw.
+/// - Iterations are ceil(total_timesteps / (num_envs · num_steps)); rejax
+///   rounds up per evaluation interval (`eval_freq`), the same whenever
+///   eval_freq = total_timesteps, as in the paper's configs.
+public enum PPO {
+    /// rejax's PPO hyperparameters, by its names (`num_envs`, ...) in
+    /// `init(_:)`, with its defaults.
+    public struct Configuration: Sendable, Equatable {
+        public var numEnvs = 64
+        public var numSteps = 64
+        public var numEpochs = 8
+        public var numMinibatches = 16
+        public var learningRate: Float = 3e-4
+        /// Global-norm gradient clipping; infinity (the default) disables it.
+        public var maxGradNorm: Float = .infinity
+        public var gamma: Float = 0.99
+        public var gaeLambda: Float = 0.95
+        public var clipEps: Float = 0.2
+        public var entCoef: Float = 0.01
+        public var vfCoef: Float = 0.5
+        public var totalTimesteps = 131_072
+        public var normalizeObservations = false
+        public var normalizeRewards = false
+        public var rewardNormalizationDiscount: Float = 0.99
+        /// `agent_kwargs.activation` (rejax's default: swish).
+        public var activation: Activation = .swish
+        /// `agent_kwargs.hidden_layer_sizes`.
+        public var hiddenLayerSizes = [64, 64]
+        /// Adam's eps: optax's default, which rejax ≥ 0.1 uses (the rejax of
+        /// the paper's time used 1e-5).
+        public var adamEps: Float = 1e-8
+        /// Kernel initialisation: Flax's lecun_normal, as rejax; or
+        /// orthogonal (√2 hidden, 0.01 policy head, 1 value head) as CleanRL.
+        public var initializer: Initializer = .lecunNormal
+
+        public enum Initializer: String, Sendable, CaseIterable {
+            case lecunNormal = "lecun_normal"
+            case orthogonal
+        }
+
+        public init() {}
+
+        /// The numeric hyperparameters by rejax's names (booleans as 0 / 1),
+        /// over the defaults. Unknown names and invalid values throw.
+        public init(_ values: [String: Double]) throws {
+            self.init()
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) { try set(name, value) }
+            try validate()
+        }
+
+        /// Numeric names accepted by `init(_:)` and `set(_:_:)`.
+        public static let numericNames = [
+            "num_envs", "num_steps", "num_epochs", "num_minibatches", "learning_rate", "max_grad_norm", "gamma",
+            "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "total_timesteps", "normalize_observations",
+            "normalize_rewards", "reward_normalization_discount", "adam_eps",
+        ]
+        /// Every name `set(_:string:)` accepts.
+        public static let names = numericNames + ["activation", "hidden_layer_sizes", "initializer"]
+
+        /// Sets one numeric hyperparameter by name.
+        public mutating func set(_ name: String, _ value: Double) throws {
+            func integer() throws -> Int {
+                guard value.isFinite, value == value.rounded(), abs(value) < 1e15 else {
+                    throw AgentError.invalidHyperparameter(name: name, reason: "must be an integer, got \(value)")
+                }
+                return Int(value)
+            }
+            func boolean() throws -> Bool {
+                guard value == 0 || value == 1 else {
+                    throw AgentError.invalidHyperparameter(name: name, reason: "must be 0 or 1 (a boolean), got \(value)")
+                }
+                return value == 1
+            }
+            switch name {
+            case "num_envs": numEnvs = try integer()
+            case "num_steps": numSteps = try integer()
+            case "num_epochs": numEpochs = try integer()
+            case "num_minibatches": numMinibatches = try integer()
+            case "total_timesteps": totalTimesteps = try integer()
+            case "learning_rate": learningRate = Float(value)
+            case "max_grad_norm": maxGradNorm = Float(value)
+            case "gamma": gamma = Float(value)
+            case "gae_lambda": gaeLambda = Float(value)
+            case "clip_eps": clipEps = Float(value)
+            case "ent_coef": entCoef = Float(value)
+            case "vf_coef": vfCoef = Float(value)
+            case "normalize_observations": normalizeObservations = try boolean()
+            case "normalize_rewards": normalizeRewards = try boolean()
+            case "reward_normalization_discount": rewardNormalizationDiscount = Float(value)
+            case "adam_eps": adamEps = Float(value)
+            default:
+                throw AgentError.unknownHyperparameter(name: name, algorithm: "PPO", known: Self.names)
+            }
+        }
+
+        /// Sets one hyperparameter from text: numbers, `true`/`false`,
+        /// `activation` (a Flax name), `hidden_layer_sizes` ("64,64"),
+        /// `initializer` (lecun_normal or orthogonal).
+        public mutating func set(_ name: String, string text: String) throws {
+            switch name {
+            case "activation":
+                guard let a = Activation(rawValue: text) else {
+                    throw AgentError.invalidHyperparameter(
+                        name: name, reason: "unknown activation '\(text)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                activation = a
+            case "hidden_layer_sizes":
+                let sizes = text.split(whereSeparator: { ",x ()[]".contains($0) }).map { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                    throw AgentError.invalidHyperparameter(name: name, reason: "must be positive integers like 64,64, got '\(text)'")
+                }
+                hiddenLayerSizes = sizes.map { $0! }
+            case "initializer":
+                guard let i = Initializer(rawValue: text) else {
+                    throw AgentError.invalidHyperparameter(name: name, reason: "must be lecun_normal or orthogonal, got '\(text)'")
+                }
+                initializer = i
+            default:
+                let value: Double
+                switch text.lowercased() {
+                case "true": value = 1
+                case "false": value = 0
+                case "inf", "infinity": value = .infinity
+                default:
+                    guard Self.numericNames.contains(name) else {
+                        throw AgentError.unknownHyperparameter(name: name, algorithm: "PPO", known: Self.names)
+                    }
+                    guard let v = Double(text) else {
+                        throw AgentError.invalidHyperparameter(name: name, reason: "'\(text)' is not a number")
+                    }
+                    value = v
+                }
+                try set(name, value)
+            }
+        }
+
+        /// Throws for the first invalid hyperparameter, naming it.
+        public func validate() throws {
+            func check(_ ok: Bool, _ name: String, _ reason: String) throws {
+                if !ok { throw AgentError.invalidHyperparameter(name: name, reason: reason) }
+            }
+            try check(numEnvs >= 1, "num_envs", "must be at least 1, got \(numEnvs)")
+            try check(numSteps >= 1, "num_steps", "must be at least 1, got \(numSteps)")
+            try check(numEpochs >= 1, "num_epochs", "must be at least 1, got \(numEpochs)")
+            try check(numMinibatches >= 1, "num_minibatches", "must be at least 1, got \(numMinibatches)")
+            try check((numEnvs * numSteps) % numMinibatches == 0, "num_minibatches",
+                      "num_steps * num_envs = \(numSteps) * \(numEnvs) = \(numSteps * numEnvs) is not divisible by num_minibatches = \(numMinibatches)")
+            try check(totalTimesteps >= 1, "total_timesteps", "must be at least 1, got \(totalTimesteps)")
+            try check(learningRate.isFinite && learningRate >= 0, "learning_rate", "must be finite and >= 0, got \(learningRate)")
+            try check(maxGradNorm > 0, "max_grad_norm", "must be > 0 (infinity disables clipping), got \(maxGradNorm)")
+            try check((0...1).contains(gamma), "gamma", "must be in [0, 1], got \(gamma)")
+            try check((0...1).contains(gaeLambda), "gae_lambda", "must be in [0, 1], got \(gaeLambda)")
+            try check(clipEps.isFinite && clipEps >= 0, "clip_eps", "must be finite and >= 0, got \(clipEps)")
+            try check(entCoef.isFinite, "ent_coef", "must be finite, got \(entCoef)")
+            try check(vfCoef.isFinite && vfCoef >= 0, "vf_coef", "must be finite and >= 0, got \(vfCoef)")
+            try check((0...1).contains(rewardNormalizationDiscount), "reward_normalization_discount",
+                      "must be in [0, 1], got \(rewardNormalizationDiscount)")
+            try check(adamEps.isFinite && adamEps >= 0, "adam_eps", "must be finite and >= 0, got \(adamEps)")
+            try check(!hiddenLayerSizes.isEmpty && hiddenLayerSizes.allSatisfy { $0 >= 1 }, "hidden_layer_sizes",
+                      "must be one or more positive sizes, got \(hiddenLayerSizes)")
+        }
+
+        /// Every hyperparameter as text, by name (saved with policies).
+        public var dictionary: [String: String] {
+            func f(_ x: Float) -> String { x.isInfinite ? "inf" : "\(x)" }
+            return [
+                "num_envs": "\(numEnvs)", "num_steps": "\(numSteps)", "num_epochs": "\(numEpochs)",
+                "num_minibatches": "\(numMinibatches)", "learning_rate": f(learningRate), "max_grad_norm": f(maxGradNorm),
+                "gamma": f(gamma), "gae_lambda": f(gaeLambda), "clip_eps": f(clipEps), "ent_coef": f(entCoef),
+                "vf_coef": f(vfCoef), "total_timesteps": "\(totalTimesteps)",
+                "normalize_observations": "\(normalizeObservations)", "normalize_rewards": "\(normalizeRewards)",
+                "reward_normalization_discount": f(rewardNormalizationDiscount), "adam_eps": f(adamEps),
+                "activation": activation.rawValue, "hidden_layer_sizes": hiddenLayerSizes.map(String.init).joined(separator: ","),
+                "initializer": initializer.rawValue,
+            ]
+        }
+
+        /// Transitions per iteration (one rollout).
+        public var batchSize: Int { numEnvs * numSteps }
+        public var minibatchSize: Int { batchSize / numMinibatches }
+        /// Training iterations: ceil(total_timesteps / batch size).
+        public var iterations: Int { (totalTimesteps + batchSize - 1) / batchSize }
+    }
+
+    /// What `train` returns.
+    public struct Result: Sendable {
+        public var policy: Policy
+        /// The critic's flat parameters (shape [obs, hidden..., 1]).
+        public var critic: [Float]
+        public var environmentSteps: Int
+        /// Adam steps of the actor (the critic took as many).
+        public var updates: Int
+        /// Multiply-adds of every network pass (forward, backward), both networks.
+        public var multiplyAdds: Int
+    }
+
+    /// Trains on `env` (batched, auto-reset) from `seed`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> Result {
+        try c.validate()
+        let discrete = env.actionSpace.isDiscrete
+        let box: BoxSpace? = { if case .box(let b) = env.actionSpace { return b } else { return nil } }()
+        let obsSize = env.observationSize
+        let headSize = env.actionSpace.numActions  // logits, or Gaussian means
+        let actionSize = env.actionSpace.size     // floats per stored action
+        let (N, T, B) = (c.numEnvs, c.numSteps, c.minibatchSize)
+        let batchSize = c.batchSize
+
+        // Keys as rejax's init_state: `rng, sub = split(rng)` per registered
+        // init, in name order (base rng, environments, networks).
+        var initRNG = PRNGKey(seed: seed)
+        var rng = splitOff(&initRNG)
+        let envKey = splitOff(&initRNG).split(index: 1)
+        let networkKey = splitOff(&initRNG)
+        let (actorKey, criticKey) = (networkKey.split(index: 1), networkKey.split(index: 2))
+
+        // Networks and optimisers.
+        let orthogonal = c.initializer == .orthogonal
+        let actor = DenseNetwork(
+            shape: NetworkShape(input: obsSize, hidden: c.hiddenLayerSizes, output: headSize, activation: c.activation),
+            key: actorKey, hidden: orthogonal ? .orthogonal(gain: Float(2).squareRoot()) : .lecunNormal,
+            output: orthogonal ? .orthogonal(gain: 0.01) : .lecunNormal, extraCount: discrete ? 0 : headSize)
+        let critic = DenseNetwork(
+            shape: NetworkShape(input: obsSize, hidden: c.hiddenLayerSizes, output: 1, activation: c.activation),
+            key: criticKey, hidden: orthogonal ? .orthogonal(gain: Float(2).squareRoot()) : .lecunNormal,
+            output: orthogonal ? .orthogonal(gain: 1) : .lecunNormal)
+        let adam = Adam.Configuration(learningRate: c.learningRate, eps: c.adamEps, maxGradNorm: c.maxGradNorm)
+        let actorOptimizer = Adam(count: actor.parameterCount, adam)
+        let criticOptimizer = Adam(count: critic.parameterCount, adam)
+
+        // Environments.
+        let envs = EnvironmentBatch(env, count: N)
+        envs.reset(key: envKey)
+        var obsRMS = RunningMeanStd(size: obsSize)
+        var rewardRMS = RunningMeanStd(size: 1)
+        var discountedReturns = [Float](repeating: 0, count: N)
+        let lastObs = Buffer(N * obsSize)
+        lastObs.p.update(from: envs.observations, count: N * obsSize)
+        if c.normalizeObservations {
+            obsRMS.update(rows: N, lastObs.p)
+            obsRMS.normalize(rows: N, lastObs.p)
+        }
+        var lastDone = [Bool](repeating: false, count: N)
+
+        // The rollout (time-major: transition t·N + e) and its minibatches.
+        let obs = Buffer(batchSize * obsSize), actions = Buffer(batchSize * actionSize)
+        let logProbs = Buffer(batchSize), values = Buffer(batchSize), rewards = Buffer(batchSize)
+        let dones = Buffer(batchSize), advantages = Buffer(batchSize), targets = Buffer(batchSize)
+        let envActions = Buffer(N * actionSize), lastValues = Buffer(N)
+        let mbObs = Buffer(B * obsSize), mbActions = Buffer(B * actionSize), mbLogProbs = Buffer(B)
+        let mbAdvantages = Buffer(B), mbTargets = Buffer(B), mbValues = Buffer(B)
+        let head = Buffer(Swift.max(N, B) * headSize), headGradient = Buffer(B * headSize)
+        let valueOut = Buffer(B), valueGradient = Buffer(B)
+        var permutation = [Int](repeating: 0, count: batchSize)
+        var sortKeys = [UInt32](repeating: 0, count: batchSize)
+        var updates = 0
+
+        /// One Adam step of the actor on the minibatch: clipped surrogate and entropy bonus.
+        func updateActor() {
+            actor.forward(rows: B, input: mbObs.p, output: head.p)
+            normalizeAdvantages(mbAdvantages.p, count: B)
+            if discrete {
+                categoricalActorGradient(c, rows: B, n: headSize, logits: head.p, actions: mbActions.p,
+                                         oldLogProbs: mbLogProbs.p, advantages: mbAdvantages.p, into: headGradient.p)
+            } else {
+                gaussianActorGradient(c, rows: B, size: headSize, means: head.p, logStd: actor.extraPointer,
+                                      actions: mbActions.p, oldLogProbs: mbLogProbs.p, advantages: mbAdvantages.p,
+                                      into: headGradient.p, logStdGradient: actor.gradientPointer + actor.shape.parameterCount)
+            }
+            actor.backward(outputGradient: headGradient.p)
+            actorOptimizer.step(actor)
+        }
+
+        /// One Adam step of the critic on the minibatch: clipped value loss.
+        func updateCritic() {
+            critic.forward(rows: B, input: mbObs.p, output: valueOut.p)
+            criticGradient(c, rows: B, values: valueOut.p, oldValues: mbValues.p, targets: mbTargets.p,
+                           into: valueGradient.p)
+            critic.backward(outputGradient: valueGradient.p)
+            criticOptimizer.step(critic)
+        }
+
+        for _ in 0..<c.iterations {
+            // 1. Rollout.
+            for t in 0..<T {
+                let (stepKey, actionKey) = splitOff(&rng).split()
+                let at = t * N
+                (obs.p + at * obsSize).update(from: lastObs.p, count: N * obsSize)
+                actor.forward(rows: N, input: lastObs.p, output: head.p)
+                critic.forward(rows: N, input: lastObs.p, output: values.p + at)
+                let sample = { (r: Int, j: Int) in (actionKey, r * headSize + j) }
+                if discrete {
+                    ActionSampling.categorical(rows: N, actions: headSize, logits: head.p, into: actions.p + at,
+                                               logProbs: logProbs.p + at, greedy: false, sample: sample)
+                    envActions.p.update(from: actions.p + at, count: N)
+                } else {
+                    ActionSampling.gaussian(rows: N, size: headSize, means: head.p, logStd: actor.extraPointer,
+                                            into: actions.p + at * actionSize, logProbs: logProbs.p + at,
+                                            deterministic: false, sample: sample)
+                    envActions.p.update(from: actions.p + at * actionSize, count: N * actionSize)
+                    ActionSampling.clip(rows: N, envActions.p, low: box!.low, high: box!.high)
+                }
+                envs.step(key: stepKey, actions: envActions.p)
+                lastObs.p.update(from: envs.observations, count: N * obsSize)
+                if c.normalizeObservations {
+                    obsRMS.update(rows: N, lastObs.p)
+                    obsRMS.normalize(rows: N, lastObs.p)
+                }
+                for e in 0..<N {
+                    let done = envs.dones[e] != 0
+                    rewards.p[at + e] = envs.rewards[e]
+                    dones.p[at + e] = done ? 1 : 0
+                    lastDone[e] = done
+                }
+                if c.normalizeRewards {
+                    // rejax: returns = r + (1 − done)·discount·returns; r / √(var(returns) + 1e-8).
+                    for e in 0..<N {
+                        discountedReturns[e] = rewards.p[at + e]
+                            + (1 - dones.p[at + e]) * c.rewardNormalizationDiscount * discountedReturns[e]
+                    }
+                    rewardRMS.update(rows: N, discountedReturns)
+                    let scale = 1 / (rewardRMS.variance[0] + 1e-8).squareRoot()
+                    for e in 0..<N { rewards.p[at + e] *= scale }
+                }
+            }
+
+            // 2. Generalised advantage estimation, backwards in time.
+            critic.forward(rows: N, input: lastObs.p, output: lastValues.p)
+            for e in 0..<N {
+                var advantage: Float = 0
+                var nextValue = lastDone[e] ? 0 : lastValues.p[e]
+                for t in stride(from: T - 1, through: 0, by: -1) {
+                    let i = t * N + e
+                    let notDone = 1 - dones.p[i]
+                    let delta = rewards.p[i] + c.gamma * nextValue * notDone - values.p[i]
+                    advantage = delta + c.gamma * c.gaeLambda * notDone * advantage
+                    advantages.p[i] = advantage
+                    targets.p[i] = advantage + values.p[i]
+                    nextValue = values.p[i]
+                }
+            }
+
+            // 3. Epochs of minibatch updates.
+            for _ in 0..<c.numEpochs {
+                shuffle(&permutation, key: splitOff(&rng), sortKeys: &sortKeys)
+                for m in 0..<c.numMinibatches {
+                    for r in 0..<B {
+                        let i = permutation[m * B + r]
+                        (mbObs.p + r * obsSize).update(from: obs.p + i * obsSize, count: obsSize)
+                        (mbActions.p + r * actionSize).update(from: actions.p + i * actionSize, count: actionSize)
+                        mbLogProbs.p[r] = logProbs.p[i]
+                        mbAdvantages.p[r] = advantages.p[i]
+                        mbTargets.p[r] = targets.p[i]
+                        mbValues.p[r] = values.p[i]
+                    }
+                    // Actor and critic are independent networks: their
+                    // updates run side by side (two cores), each as if alone.
+                    parallelChunks(count: 2, minimumPerChunk: 1) { jobs in
+                        for job in jobs { if job == 0 { updateActor() } else { updateCritic() } }
+                    }
+                    updates += 1
+                }
+            }
+        }
+
+        let policy = Policy(
+            algorithm: "ppo", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
+            head: discrete ? .categorical : .gaussian, actionSpace: env.actionSpace,
+            observationNormalization: c.normalizeObservations ? obsRMS : nil,
+            notes: c.dictionary.reduce(into: ["seed": "\(seed)"]) { $0["hp." + $1.key] = $1.value })
+        return Result(policy: policy, critic: critic.parameters, environmentSteps: c.iterations * batchSize,
+                      updates: updates, multiplyAdds: actor.multiplyAdds + critic.multiplyAdds)
+    }
+
+    // MARK: Losses and their gradients with respect to the network outputs
+
+    /// (A − mean(A)) / (std(A) + 1e-8) in place, std without Bessel's correction.
+    static func normalizeAdvantages(_ a: UnsafeMutablePointer<Float>, count: Int) {
+        var sum: Float = 0
+        for i in 0..<count { sum += a[i] }
+        let mean = sum / Float(count)
+        var squares: Float = 0
+        for i in 0..<count { squares += (a[i] - mean) * (a[i] - mean) }
+        let scale = 1 / ((squares / Float(count)).squareRoot() + 1e-8)
+        for i in 0..<count { a[i] = (a[i] - mean) * scale }
+    }
+
+    /// d/d(log π) of −mean(min(ratio·A, clip(ratio, 1 ± ε)·A)) for one row,
+    /// as JAX differentiates it (`minimum` splits a tie evenly; `clip` passes
+    /// the gradient strictly inside its bounds).
+    @inline(__always)
+    static func surrogateGradient(logProb: Float, oldLogProb: Float, advantage: Float, clipEps: Float, rows: Int) -> Float {
+        let ratio = expf(logProb - oldLogProb)
+        let clipped = Swift.min(Swift.max(ratio, 1 - clipEps), 1 + clipEps)
+        let inside: Float = ratio > 1 - clipEps && ratio < 1 + clipEps ? 1 : 0
+        let unclippedTerm = ratio * advantage, clippedTerm = clipped * advantage
+        let dRatio: Float
+        if unclippedTerm < clippedTerm { dRatio = advantage }
+        else if clippedTerm < unclippedTerm { dRatio = inside * advantage }
+        else { dRatio = 0.5 * advantage + 0.5 * inside * advantage }
+        return -dRatio * ratio / Float(rows)
+    }
+
+    /// Gradient of the actor loss with respect to the logits (rows × n).
+    static func categoricalActorGradient(
+        _ c: Configuration, rows: Int, n: Int, logits: UnsafePointer<Float>, actions: UnsafePointer<Float>,
+        oldLogProbs: UnsafePointer<Float>, advantages: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>
+    ) {
+        let entropyWeight = c.entCoef / Float(rows)
+        for r in 0..<rows {
+            let z = logits + r * n, gr = g + r * n
+            let logNormalizer = ActionSampling.logSumExp(z, n)
+            let action = Int(actions[r])
+            var entropy: Float = 0
+            for j in 0..<n { let lp = z[j] - logNormalizer; entropy -= expf(lp) * lp }
+            let dLogProb = surrogateGradient(logProb: z[action] - logNormalizer, oldLogProb: oldLogProbs[r],
+                                             advantage: advantages[r], clipEps: c.clipEps, rows: rows)
+            for j in 0..<n {
+                let lp = z[j] - logNormalizer, p = expf(lp)
+                // d log π(a)/dz_j = 1[j = a] − p_j;  dH/dz_j = −p_j (log p_j + H).
+                gr[j] = dLogProb * ((j == action ? 1 : 0) - p) + entropyWeight * p * (lp + entropy)
+            }
+        }
+    }
+
+    /// Gradient of the actor loss with respect to the means (rows × size) and
+    /// the log standard deviations (written to `logStdGradient`).
+    static func gaussianActorGradient(
+        _ c: Configuration, rows: Int, size: Int, means: UnsafePointer<Float>, logStd: UnsafePointer<Float>,
+        actions: UnsafePointer<Float>, oldLogProbs: UnsafePointer<Float>, advantages: UnsafePointer<Float>,
+        into g: UnsafeMutablePointer<Float>, logStdGradient: UnsafeMutablePointer<Float>
+    ) {
+        // The entropy Σ (½ + ½ log 2π + log σ_j) has gradient 1 per log σ_j.
+        for j in 0..<size { logStdGradient[j] = -c.entCoef }
+        for r in 0..<rows {
+            var logProb: Float = 0
+            for j in 0..<size {
+                let z = (actions[r * size + j] - means[r * size + j]) / expf(logStd[j])
+                logProb += -0.5 * z * z - logStd[j] - ActionSampling.halfLogTwoPi
+            }
+            let dLogProb = surrogateGradient(logProb: logProb, oldLogProb: oldLogProbs[r], advantage: advantages[r],
+                                             clipEps: c.clipEps, rows: rows)
+            for j in 0..<size {
+                let sigma = expf(logStd[j])
+                let z = (actions[r * size + j] - means[r * size + j]) / sigma
+                g[r * size + j] = dLogProb * z / sigma           // d log π / dμ = (a − μ) / σ²
+                logStdGradient[j] += dLogProb * (z * z - 1)      // d log π / d log σ = z² − 1
+            }
+        }
+    }
+
+    /// Gradient of vf_coef · ½ · mean(max((v − t)², (v_old + clip(v − v_old, ±ε) − t)²))
+    /// with respect to the values.
+    static func criticGradient(_ c: Configuration, rows: Int, values: UnsafePointer<Float>, oldValues: UnsafePointer<Float>,
+                               targets: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>) {
+        let scale = c.vfCoef * 0.5 / Float(rows)
+        for r in 0..<rows {
+            let v = values[r], old = values[r] - oldValues[r]
+            let clippedValue = oldValues[r] + Swift.min(Swift.max(old, -c.clipEps), c.clipEps)
+            let inside: Float = old > -c.clipEps && old < c.clipEps ? 1 : 0
+            let e1 = v - targets[r], e2 = clippedValue - targets[r]
+            let l1 = e1 * e1, l2 = e2 * e2
+            let d: Float
+            if l1 > l2 { d = 2 * e1 } else if l2 > l1 { d = inside * 2 * e2 } else { d = 0.5 * 2 * e1 + 0.5 * inside * 2 * e2 }
+            g[r] = scale * d
+        }
+    }
+
+    // MARK: Helpers
+
+    /// rejax's `rng, sub = jax.random.split(rng)`: returns sub.
+    @inline(__always)
+    static func splitOff(_ key: inout PRNGKey) -> PRNGKey {
+        let (next, sub) = key.split()
+        key = next
+        return sub
+    }
+
+    /// `jax.random.permutation(key, n)`: rounds of a stable sort by random
+    /// 32-bit keys (one round below ~1600 elements).
+    static func shuffle(_ order: inout [Int], key: PRNGKey, sortKeys: inout [UInt32]) {
+        let n = order.count
+        for i in 0..<n { order[i] = i }
+        let rounds = Int((3 * log(Double(Swift.max(1, n))) / log(Double(UInt32.max))).rounded(.up))
+        var key = key
+        for _ in 0..<rounds {
+            let sub = splitOff(&key)
+            sub.bits(count: n, into: &sortKeys)
+            // sort_key_val: the keys belong to positions; values follow them.
+            let bits = sortKeys
+            var positions = Array(0..<n)
+            positions.sort { bits[$0] != bits[$1] ? bits[$0] < bits[$1] : $0 < $1 }
+            order = positions.map { order[$0] }
+        }
+    }
+}
