@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job: train an agent on a synthetic environment and report its
+# return on the real one.
+#
+#   bash examples/train_synthetic.sh [ENV] [ALGO] [extra sgx train options]
+#
+# ENV defaults to CartPole-v1 (the real environment; the agent trains on
+# Synthetic-ENV with the paper's checkpoint), ALGO to ppo. Set-up included:
+# installs the paper's checkpoints (pip install synthetic-gymnax --no-deps),
+# converts them without JAX, and builds the Swift library and CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+env_id=${1:-CartPole-v1}
+algo=${2:-ppo}
+shift $(( $# > 2 ? 2 : $# ))
+
+swift build -c release 2>&1 | grep -E "error|Build complete" || true
+bin_path=$(swift build -c release --show-bin-path)
+python3 -m pip install --quiet --disable-pip-version-check numpy 2>&1 | grep -v "as the 'root' user" || true
+python3 -m pip install --quiet --disable-pip-version-check --no-deps "synthetic-gymnax==0.0.1" \
+    2>&1 | grep -v "as the 'root' user" || true
+checkpoint=$(SGX_LIB="$bin_path/libsynthetic_gymnax.so" PYTHONPATH=python python3 -c "
+from synthetic_gymnax_swift.checkpoints import paper_checkpoint
+print(paper_checkpoint('$env_id'))")
+
+"$bin_path/sgx" train --algo "$algo" --env "Synthetic-$env_id" \
+    --checkpoint "$checkpoint" --eval-env "$env_id" "$@"
