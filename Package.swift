@@ -24,8 +24,13 @@ let package = Package(
         .executable(name: "sgx", targets: ["sgx"]),
     ],
     targets: [
+        // MuJoCo's C header (libmujoco-dev, 2.2.2) for the MuJoCo environments;
+        // the library is opened at run time, not linked (MuJoCoLibrary.swift).
+        .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo", providers: [.apt(["libmujoco-dev"])]),
         .target(
             name: "SyntheticGymnax",
+            dependencies: ["CMuJoCo"],
+            exclude: ["Environments/MuJoCo/Models"],
             swiftSettings: [.unsafeFlags(coreFlags)]
         ),
         .target(

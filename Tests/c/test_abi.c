@@ -108,7 +108,7 @@ static void test_registry(void) {
         int32_t obs_size = sgx_env_obs_size(env), state_size = sgx_env_state_size(env);
         int32_t na = sgx_env_num_actions(env);
         float *obs = calloc(N * obs_size, sizeof(float)), *state = calloc(N * state_size, sizeof(float));
-        float reward[N], actions_f[N * 8];
+        float reward[N], actions_f[N * 32]; /* up to 32 actions (humanoidstandup: 17) */
         int32_t time[N], actions_i[N];
         uint8_t done[N], trunc[N];
         uint32_t keys[2 * N], key[2];

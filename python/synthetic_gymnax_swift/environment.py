@@ -187,6 +187,9 @@ class Environment:
     def __repr__(self):
         return f"synthetic_gymnax_swift.Environment({self.name!r})"
 
+    def __deepcopy__(self, memo):  # immutable; its native handles can't be copied (rejax deepcopies its config)
+        return self
+
     # -- parameters ----------------------------------------------------------------------
 
     @staticmethod
@@ -296,46 +299,56 @@ class Environment:
         except TypeError:  # JAX before 0.4.34
             return jax.pure_callback(fn, out_types, *args, vectorized=True)
 
+    # Under JAX every native call is one `pure_callback` with one float32
+    # output (and one packed float32 input besides the keys): a callback's
+    # fixed cost grows with its number of arrays, and it dominates small steps.
+
     def _reset_jax(self, n, keys):
         import jax
         import jax.numpy as jnp
 
         batch = keys.shape[:-1]
-        types = (jax.ShapeDtypeStruct(batch + (n.obs_size,), jnp.float32),
-                 jax.ShapeDtypeStruct(batch + (n.state_size,), jnp.float32),
-                 jax.ShapeDtypeStruct(batch, jnp.int32))
+        o, w = n.obs_size, n.state_size
 
         def reset(k):
             k = np.asarray(k)
             b = k.shape[:-1]
             obs, st, t = n.reset(k.reshape(-1, 2))
-            return obs.reshape(b + obs.shape[1:]), st.reshape(b + st.shape[1:]), t.reshape(b)
+            out = np.concatenate([obs, st, t[:, None].astype(np.float32)], axis=1)
+            return out.reshape(b + (o + w + 1,))
 
-        return self._callback(reset, types, keys)
+        out = self._callback(reset, jax.ShapeDtypeStruct(batch + (o + w + 1,), jnp.float32), keys)
+        return out[..., :o], out[..., o:o + w], out[..., o + w].astype(jnp.int32)
 
     def _step_jax(self, n, keys, flat, time, action):
         import jax
         import jax.numpy as jnp
 
         batch = keys.shape[:-1]
-        keys, flat, time, action = (jnp.asarray(keys), jnp.broadcast_to(jnp.asarray(flat), batch + (n.state_size,)),
-                                    jnp.broadcast_to(jnp.asarray(time, jnp.int32), batch),
-                                    jnp.broadcast_to(jnp.asarray(action), batch + tuple(np.shape(action))[len(batch):]))
-        types = (jax.ShapeDtypeStruct(batch + (n.obs_size,), jnp.float32),
-                 jax.ShapeDtypeStruct(batch + (n.state_size,), jnp.float32),
-                 jax.ShapeDtypeStruct(batch, jnp.int32), jax.ShapeDtypeStruct(batch, jnp.float32),
-                 jax.ShapeDtypeStruct(batch, jnp.bool_), jax.ShapeDtypeStruct(batch, jnp.bool_),
-                 jax.ShapeDtypeStruct(batch, jnp.bool_),
-                 jax.ShapeDtypeStruct(batch + (n.obs_size,), jnp.float32))
-        per_env_action = tuple(np.shape(action))[len(batch):]
+        o, w, a_size = n.obs_size, n.state_size, n.action_size
+        keys = jnp.asarray(keys)
+        packed = jnp.concatenate([
+            jnp.broadcast_to(jnp.asarray(flat, jnp.float32), batch + (w,)),
+            jnp.broadcast_to(jnp.asarray(time, jnp.float32), batch)[..., None],  # exact below 2**24
+            jnp.broadcast_to(jnp.asarray(action, jnp.float32).reshape(tuple(np.shape(action))[:len(batch)] + (a_size,)),
+                             batch + (a_size,)),
+        ], axis=-1)
+        width = o + w + 5 + o
 
-        def step(k, s, t, a):
-            k, s, t, a = np.asarray(k), np.asarray(s), np.asarray(t), np.asarray(a)
+        def step(k, p):
+            k, p = np.asarray(k), np.asarray(p)
             b = k.shape[:-1]
             count = int(np.prod(b, dtype=np.int64))
-            obs, st, tt, r, d, te, tr, f = n.step(k.reshape(count, 2), s.reshape(count, -1), t.reshape(count),
-                                                  a.reshape((count,) + per_env_action), final_obs=True)
-            return (obs.reshape(b + obs.shape[1:]), st.reshape(b + st.shape[1:]), tt.reshape(b), r.reshape(b),
-                    d.reshape(b), te.reshape(b), tr.reshape(b), f.reshape(b + f.shape[1:]))
+            p = p.reshape(count, -1)
+            actions = p[:, w + 1] if n.discrete else p[:, w + 1:]
+            obs, st, tt, r, d, te, tr, f = n.step(k.reshape(count, 2), p[:, :w], p[:, w].astype(np.int32),
+                                                  actions, final_obs=True)
+            out = np.empty((count, width), np.float32)
+            out[:, :o], out[:, o:o + w], out[:, o + w], out[:, o + w + 1] = obs, st, tt, r
+            out[:, o + w + 2], out[:, o + w + 3], out[:, o + w + 4], out[:, o + w + 5:] = d, te, tr, f
+            return out.reshape(b + (width,))
 
-        return self._callback(step, types, keys, flat, time, action)
+        out = self._callback(step, jax.ShapeDtypeStruct(batch + (width,), jnp.float32), keys, packed)
+        return (out[..., :o], out[..., o:o + w], out[..., o + w].astype(jnp.int32), out[..., o + w + 1],
+                out[..., o + w + 2] > 0.5, out[..., o + w + 3] > 0.5, out[..., o + w + 4] > 0.5,
+                out[..., o + w + 5:])

@@ -80,31 +80,62 @@ public struct CartPole: Environment {
         return BoxSpace(low: high.map { -$0 }, high: high)
     }
 
-    @inlinable
-    func isTerminal(_ s: State) -> Bool {
-        s.x < -xThreshold || s.x > xThreshold || s.theta < -thetaThreshold
-            || s.theta > thetaThreshold || s.time >= maxStepsInEpisode
+    /// The cart-pole equations: one Euler step of (x, ẋ, θ, θ̇) under action
+    /// `a` (0 or 1), given sin θ and cos θ.
+    @inlinable @inline(__always)
+    func euler(_ x: Float, _ xDot: Float, _ theta: Float, _ thetaDot: Float, action a: Float,
+               sintheta: Float, costheta: Float) -> (x: Float, xDot: Float, theta: Float, thetaDot: Float)
+    {
+        let force = forceMag * a - forceMag * (1 - a)
+        let temp = force.addingProduct(polemassLength * (thetaDot * thetaDot), sintheta) / totalMass
+        let thetaacc = (-(costheta * temp)).addingProduct(gravity, sintheta)
+            / (length * (Float(4.0 / 3.0) - masspole * (costheta * costheta) / totalMass))
+        let xacc = temp - polemassLength * thetaacc * costheta / totalMass
+        return (x.addingProduct(tau, xDot), xDot.addingProduct(tau, xacc),
+                theta.addingProduct(tau, thetaDot), thetaDot.addingProduct(tau, thetaacc))
+    }
+
+    /// The cart left the track or the pole fell (gymnax's terminal test
+    /// without the time limit). `|` evaluates both sides, without branches.
+    @inlinable @inline(__always)
+    func outOfBounds(x: Float, theta: Float) -> Bool {
+        (x < -xThreshold) | (x > xThreshold) | (theta < -thetaThreshold) | (theta > thetaThreshold)
     }
 
     @inlinable
     public func stepEnv(key: PRNGKey, state s: State, action: UnsafePointer<Float>)
         -> (state: State, reward: Float, terminated: Bool)
     {
-        let a = action.pointee
-        let prevTerminal = isTerminal(s)
-        let force = forceMag * a - forceMag * (1 - a)
-        let costheta = cosf(s.theta), sintheta = sinf(s.theta)
-        let temp = force.addingProduct(polemassLength * (s.thetaDot * s.thetaDot), sintheta)
-            / totalMass
-        let thetaacc = (-(costheta * temp)).addingProduct(gravity, sintheta)
-            / (length * (Float(4.0 / 3.0) - masspole * (costheta * costheta) / totalMass))
-        let xacc = temp - polemassLength * thetaacc * costheta / totalMass
-        let next = State(x: s.x.addingProduct(tau, s.xDot), xDot: s.xDot.addingProduct(tau, xacc),
-                         theta: s.theta.addingProduct(tau, s.thetaDot),
-                         thetaDot: s.thetaDot.addingProduct(tau, thetaacc), time: s.time + 1)
-        let terminated = next.x < -xThreshold || next.x > xThreshold
-            || next.theta < -thetaThreshold || next.theta > thetaThreshold
-        return (next, prevTerminal ? 0 : 1, terminated)
+        let prevTerminal = outOfBounds(x: s.x, theta: s.theta) | (s.time >= maxStepsInEpisode)
+        let n = euler(s.x, s.xDot, s.theta, s.thetaDot, action: action.pointee,
+                      sintheta: sinf(s.theta), costheta: cosf(s.theta))
+        let next = State(x: n.x, xDot: n.xDot, theta: n.theta, thetaDot: n.thetaDot, time: s.time + 1)
+        return (next, prevTerminal ? 0 : 1, outOfBounds(x: next.x, theta: next.theta))
+    }
+
+    /// `batch.stepOne` for every environment in `range`, 64 at a time.
+    @inlinable
+    public func step(_ range: Range<Int>, of batch: StepBatch<CartPole>) {
+        var tiles = batch.tiles(range)
+        defer { tiles.deallocate() }
+        while let tile = tiles.next() {
+            let (x, xDot, theta, thetaDot) = (tile.row(0), tile.row(1), tile.row(2), tile.row(3))
+            let (action, sintheta, costheta, reward) = (tile.row(4), tile.row(5), tile.row(6), tile.row(7))
+            batch.loadStates(tile, x, xDot, theta, thetaDot)
+            batch.loadActions(tile, action)
+            tile.sinCos(theta, sin: sintheta, cos: costheta)
+            for i in 0..<Tile.size {
+                let prevTerminal = outOfBounds(x: x[i], theta: theta[i]) | (tile.time[i] >= maxStepsInEpisode)
+                let n = euler(x[i], xDot[i], theta[i], thetaDot[i], action: action[i],
+                              sintheta: sintheta[i], costheta: costheta[i])
+                (x[i], xDot[i], theta[i], thetaDot[i]) = n
+                reward[i] = prevTerminal ? 0 : 1
+                tile.terminated[i] = outOfBounds(x: n.x, theta: n.theta)
+            }
+            batch.storeStates(tile, x, xDot, theta, thetaDot)
+            batch.storeObservations(tile, x, xDot, theta, thetaDot)
+            batch.finishTile(tile, rewards: reward)
+        }
     }
 
     @inlinable

@@ -34,6 +34,11 @@ public protocol Environment: Sendable {
     func loadState(_ values: UnsafePointer<Float>, time: Int32) -> State
     /// Writes a state in its flat float32 form (`stateSize` floats).
     func storeState(_ state: State, into out: UnsafeMutablePointer<Float>)
+
+    /// Batched `step` of environments `range` of `batch` (BatchStep.swift).
+    /// The default steps them one at a time (`batch.stepOne`); environments
+    /// override it with a vectorised version that gives identical results.
+    func step(_ range: Range<Int>, of batch: StepBatch<Self>)
 }
 
 /// A state carries gymnax's step counter.
@@ -202,21 +207,18 @@ extension Environment {
         dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
         truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
-        let obsSize = observationSize, stateSize = self.stateSize, actionSize = actionSpace.size
-        parallelChunks(count: count) { range in
-            for i in range {
-                let state = loadState(states + i * stateSize, time: times[i])
-                let t = step(key: PRNGKey(keys[2 * i], keys[2 * i + 1]), state: state,
-                             action: actions + i * actionSize)
-                observation(of: t.state, into: observations + i * obsSize)
-                storeState(t.state, into: nextStates + i * stateSize)
-                nextTimes[i] = t.state.time
-                rewards[i] = t.reward
-                dones[i] = t.done ? 1 : 0
-                terminations?[i] = t.terminated ? 1 : 0
-                truncations?[i] = t.truncated ? 1 : 0
-                if let finalObservations { observation(of: t.final, into: finalObservations + i * obsSize) }
-            }
+        let batch = StepBatch(
+            env: self, keys: keys, states: states, times: times, actions: actions,
+            observations: observations, nextStates: nextStates, nextTimes: nextTimes,
+            rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
+            finalObservations: finalObservations)
+        parallelChunks(count: count, minimumPerChunk: 256, granularity: Tile.size) { range in
+            step(range, of: batch)
         }
+    }
+
+    @inlinable
+    public func step(_ range: Range<Int>, of batch: StepBatch<Self>) {
+        for i in range { batch.stepOne(i) }
     }
 }

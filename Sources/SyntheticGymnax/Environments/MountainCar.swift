@@ -58,18 +58,50 @@ public struct MountainCar: Environment {
                  high: [Float(params.maxPosition), Float(params.maxSpeed)])
     }
 
+    /// One step of the car under action `a` (0, 1, 2), given cos(3 position);
+    /// whether it reached the flag. (`&` evaluates both sides, branch-free.)
+    @inlinable @inline(__always)
+    func move(_ s: (position: Float, velocity: Float), action a: Float, cos3p: Float)
+        -> (position: Float, velocity: Float, terminated: Bool)
+    {
+        var velocity = s.velocity.addingProduct(a - 1, force).addingProduct(-cos3p, gravity)
+        velocity = min(max(velocity, -maxSpeed), maxSpeed)
+        var position = s.position + velocity
+        position = min(max(position, minPosition), maxPosition)
+        velocity = velocity * ((position == minPosition) & (velocity < 0) ? 0 : 1)
+        let terminated = (position >= goalPosition) & (velocity >= goalVelocity)
+        return (position, velocity, terminated)
+    }
+
     @inlinable
     public func stepEnv(key: PRNGKey, state s: CarState, action: UnsafePointer<Float>)
         -> (state: CarState, reward: Float, terminated: Bool)
     {
-        var velocity = s.velocity.addingProduct(action.pointee - 1, force)
-            .addingProduct(-cosf(3 * s.position), gravity)
-        velocity = min(max(velocity, -maxSpeed), maxSpeed)
-        var position = s.position + velocity
-        position = min(max(position, minPosition), maxPosition)
-        velocity = velocity * (position == minPosition && velocity < 0 ? 0 : 1)
-        let terminated = position >= goalPosition && velocity >= goalVelocity
-        return (CarState(position: position, velocity: velocity, time: s.time + 1), -1.0, terminated)
+        let n = move((s.position, s.velocity), action: action.pointee, cos3p: cosf(3 * s.position))
+        return (CarState(position: n.position, velocity: n.velocity, time: s.time + 1), -1.0, n.terminated)
+    }
+
+    /// `batch.stepOne` for every environment in `range`, 64 at a time.
+    @inlinable
+    public func step(_ range: Range<Int>, of batch: StepBatch<MountainCar>) {
+        var tiles = batch.tiles(range)
+        defer { tiles.deallocate() }
+        while let tile = tiles.next() {
+            let (position, velocity, action) = (tile.row(0), tile.row(1), tile.row(2))
+            let (threeP, cos3p, reward) = (tile.row(3), tile.row(4), tile.row(5))
+            batch.loadStates(tile, position, velocity)
+            batch.loadActions(tile, action)
+            for i in 0..<Tile.size { threeP[i] = 3 * position[i] }
+            tile.cos(threeP, into: cos3p)
+            for i in 0..<Tile.size {
+                let n = move((position[i], velocity[i]), action: action[i], cos3p: cos3p[i])
+                (position[i], velocity[i], tile.terminated[i]) = n
+                reward[i] = -1.0
+            }
+            batch.storeStates(tile, position, velocity)
+            batch.storeObservations(tile, position, velocity)
+            batch.finishTile(tile, rewards: reward)
+        }
     }
 
     @inlinable

@@ -79,35 +79,79 @@ public struct Pendulum: Environment {
     }
 
     /// gymnax's `angle_normalize`: ((x + pi) mod 2pi) - pi with the floored
-    /// modulo of `jnp.remainder`.
-    @inlinable
-    static func angleNormalize(_ x: Float) -> Float {
+    /// modulo of `jnp.remainder`, built on `fmod` (`fmodf`, or in batches
+    /// `fmodWithoutCall`, equal wherever it is exact).
+    @inlinable @inline(__always)
+    static func angleNormalize(_ x: Float, fmod: (Float, Float) -> Float = fmodf) -> Float {
         let y = Float(2 * Double.pi)
         let pi = Float(Double.pi)  // round-to-nearest, as JAX; Float.pi rounds toward zero
-        var r = fmodf(x + pi, y)
-        if r != 0 && (r < 0) != (y < 0) { r += y }
-        return r - pi
+        let r = fmod(x + pi, y)
+        return ((r != 0) & ((r < 0) != (y < 0)) ? r + y : r) - pi
+    }
+
+    /// One step of the pendulum from (θ, θ̇) under action `a`, given sin θ and
+    /// the normalised angle: the next state, the velocity the observation
+    /// shows (see `State.observedThetaDot`) and the reward.
+    @inlinable @inline(__always)
+    func swing(theta: Float, thetaDot: Float, action: Float, sintheta: Float, angle: Float)
+        -> (theta: Float, thetaDot: Float, u: Float, observedThetaDot: Float, reward: Float)
+    {
+        let u = min(max(action, -maxTorque), maxTorque)
+        let reward = -(angle * angle).addingProduct(thetaDot * thetaDot, 0.1).addingProduct(u * u, 0.001)
+        let gravityTerm = 3 * g / (2 * l), torqueTerm = 3.0 / (m * (l * l))
+        let thetaDotDot = (gravityTerm * sintheta).addingProduct(torqueTerm, u)
+        let newThetaDot = min(max(thetaDot.addingProduct(thetaDotDot, dt), -maxSpeed), maxSpeed)
+        // The observation's copy of the same update, fused the other way round.
+        let observedThetaDotDot = (torqueTerm * u).addingProduct(gravityTerm, sintheta)
+        let observedThetaDot = min(max(thetaDot.addingProduct(observedThetaDotDot, dt), -maxSpeed), maxSpeed)
+        return (theta.addingProduct(newThetaDot, dt), newThetaDot, u, observedThetaDot, reward)
     }
 
     @inlinable
     public func stepEnv(key: PRNGKey, state s: State, action: UnsafePointer<Float>)
         -> (state: State, reward: Float, terminated: Bool)
     {
-        let u = min(max(action.pointee, -maxTorque), maxTorque)
-        let angle = Self.angleNormalize(s.theta)
-        let reward = -(angle * angle).addingProduct(s.thetaDot * s.thetaDot, 0.1)
-            .addingProduct(u * u, 0.001)
-        let gravityTerm = 3 * g / (2 * l), torqueTerm = 3.0 / (m * (l * l))
-        let sintheta = sinf(s.theta)
-        let thetaDotDot = (gravityTerm * sintheta).addingProduct(torqueTerm, u)
-        let newThetaDot = min(max(s.thetaDot.addingProduct(thetaDotDot, dt), -maxSpeed), maxSpeed)
-        var next = State(theta: s.theta.addingProduct(newThetaDot, dt), thetaDot: newThetaDot,
-                         lastU: u, time: s.time + 1)
-        // The observation's copy of the same update, fused the other way round.
-        let observedThetaDotDot = (torqueTerm * u).addingProduct(gravityTerm, sintheta)
-        let observedThetaDot = s.thetaDot.addingProduct(observedThetaDotDot, dt)
-        next.observedThetaDot = min(max(observedThetaDot, -maxSpeed), maxSpeed)
-        return (next, reward, false)
+        let n = swing(theta: s.theta, thetaDot: s.thetaDot, action: action.pointee,
+                      sintheta: sinf(s.theta), angle: Self.angleNormalize(s.theta))
+        var next = State(theta: n.theta, thetaDot: n.thetaDot, lastU: n.u, time: s.time + 1)
+        next.observedThetaDot = n.observedThetaDot
+        return (next, n.reward, false)
+    }
+
+    /// `batch.stepOne` for every environment in `range`, 64 at a time.
+    @inlinable
+    public func step(_ range: Range<Int>, of batch: StepBatch<Pendulum>) {
+        var tiles = batch.tiles(range)
+        defer { tiles.deallocate() }
+        while let tile = tiles.next() {
+            let (theta, thetaDot, lastU, action) = (tile.row(0), tile.row(1), tile.row(2), tile.row(3))
+            let (sintheta, angle, reward, observedThetaDot) = (tile.row(4), tile.row(5), tile.row(6), tile.row(7))
+            let (cosine, sine) = (tile.row(8), tile.row(9))
+            batch.loadStates(tile, theta, thetaDot, lastU)
+            batch.loadActions(tile, action)
+            tile.sin(theta, into: sintheta)
+            let inexact = tile.bytes
+            for i in 0..<Tile.size {
+                var exact = true
+                angle[i] = Self.angleNormalize(theta[i]) { x, y in
+                    let (r, isExact) = fmodWithoutCall(x, y)
+                    exact = isExact
+                    return r
+                }
+                inexact[i] = exact ? 0 : 1
+            }
+            for i in 0..<tile.count where inexact[i] != 0 { angle[i] = Self.angleNormalize(theta[i]) }
+            for i in 0..<Tile.size {
+                let n = swing(theta: theta[i], thetaDot: thetaDot[i], action: action[i],
+                              sintheta: sintheta[i], angle: angle[i])
+                (theta[i], thetaDot[i], lastU[i], observedThetaDot[i], reward[i]) = n
+                tile.terminated[i] = false
+            }
+            tile.sinCos(theta, sin: sine, cos: cosine)
+            batch.storeStates(tile, theta, thetaDot, lastU)
+            batch.storeObservations(tile, cosine, sine, observedThetaDot)
+            batch.finishTile(tile, rewards: reward)
+        }
     }
 
     @inlinable

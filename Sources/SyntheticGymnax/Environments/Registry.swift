@@ -8,15 +8,24 @@ public enum AnyEnvironment: Sendable {
     case mountainCarContinuous(MountainCarContinuous)
     case pendulum(Pendulum)
     case synthetic(SyntheticEnvironment)
+    case hopper(Hopper)
+    case walker2d(Walker2d)
+    case halfCheetah(HalfCheetah)
+    case swimmer(Swimmer)
+    case humanoidStandup(HumanoidStandup)
 
-    /// The real environments, as gymnax's `registered_envs` (classic control).
+    /// The real environments: gymnax's classic control (`registered_envs`),
+    /// then the MuJoCo locomotion tasks with Brax's ids (`mujocoIDs`).
     public static let realIDs: [String] = [
         "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-    ]
+    ] + mujocoIDs
+
+    /// The MuJoCo locomotion tasks (Environments/MuJoCo/), Brax's ids. Creating
+    /// one needs MuJoCo 2.2.2's library at run time (libmujoco2.2.2).
+    public static let mujocoIDs: [String] = ["hopper", "walker2d", "halfcheetah", "swimmer", "humanoidstandup"]
 
     /// The synthetic environments: "Synthetic-" and the real environment's id.
-    public static let syntheticIDs: [String] = (realIDs + ["hopper", "walker2d", "halfcheetah", "swimmer", "humanoidstandup"])
-        .map { "Synthetic-" + $0 }
+    public static let syntheticIDs: [String] = realIDs.map { "Synthetic-" + $0 }
 
     /// Every registered id, real then synthetic.
     public static let registeredIDs: [String] = realIDs + syntheticIDs
@@ -53,6 +62,16 @@ public enum AnyEnvironment: Sendable {
                 MountainCarContinuous(params: try .init(overrides: overrides, environment: id)))
         case "Pendulum-v1":
             self = .pendulum(Pendulum(params: try .init(overrides: overrides, environment: id)))
+        case "hopper":
+            self = .hopper(try Hopper(params: try .init(overrides: overrides, environment: id)))
+        case "walker2d":
+            self = .walker2d(try Walker2d(params: try .init(overrides: overrides, environment: id)))
+        case "halfcheetah":
+            self = .halfCheetah(try HalfCheetah(params: try .init(overrides: overrides, environment: id)))
+        case "swimmer":
+            self = .swimmer(try Swimmer(params: try .init(overrides: overrides, environment: id)))
+        case "humanoidstandup":
+            self = .humanoidStandup(try HumanoidStandup(params: try .init(overrides: overrides, environment: id)))
         case _ where Self.syntheticIDs.contains(id):
             throw EnvironmentError.noCheckpoint(id: id)
         default:
@@ -69,6 +88,11 @@ public enum AnyEnvironment: Sendable {
         case .mountainCarContinuous(let e): return e
         case .pendulum(let e): return e
         case .synthetic(let e): return e
+        case .hopper(let e): return e
+        case .walker2d(let e): return e
+        case .halfCheetah(let e): return e
+        case .swimmer(let e): return e
+        case .humanoidStandup(let e): return e
         }
     }
 
@@ -93,6 +117,12 @@ public enum AnyEnvironment: Sendable {
         case .mountainCarContinuous(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         case .pendulum(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         case .synthetic(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        // MuJoCo environments: their own batch functions (threads from a few environments on).
+        case .hopper(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .walker2d(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .halfCheetah(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .swimmer(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        case .humanoidStandup(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
         }
     }
 
@@ -105,6 +135,12 @@ public enum AnyEnvironment: Sendable {
         dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
         truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
     ) {
+        func runMuJoCo<E: MuJoCoLocomotion>(_ e: E) {
+            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
+                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
+                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
+                   finalObservations: finalObservations)
+        }
         func run<E: Environment>(_ e: E) {
             e.step(count: count, keys: keys, states: states, times: times, actions: actions,
                    observations: observations, nextStates: nextStates, nextTimes: nextTimes,
@@ -117,6 +153,11 @@ public enum AnyEnvironment: Sendable {
         case .mountainCar(let e): run(e)
         case .mountainCarContinuous(let e): run(e)
         case .pendulum(let e): run(e)
+        case .hopper(let e): runMuJoCo(e)
+        case .walker2d(let e): runMuJoCo(e)
+        case .halfCheetah(let e): runMuJoCo(e)
+        case .swimmer(let e): runMuJoCo(e)
+        case .humanoidStandup(let e): runMuJoCo(e)
         case .synthetic(let e):
             // Its own batch step: the networks run on whole chunks of environments.
             e.step(count: count, keys: keys, states: states, times: times, actions: actions,

@@ -77,23 +77,30 @@ public struct SyntheticEnvironment: Environment {
     @usableFromInline let latentSize: Int
     @usableFromInline let latentDistribution: LatentDistribution
 
-    /// Observation and action spaces of the real environments, including the
-    /// Brax locomotion tasks (observation Box(-inf, inf), actions Box(-1, 1)).
+    /// Observation and action spaces of the real environments: those of the
+    /// environment itself. For the MuJoCo tasks without MuJoCo's library at
+    /// run time, Brax's sizes (observation Box(-inf, inf), actions Box(-1, 1);
+    /// MuJoCoTests checks that they equal the environments'), so that their
+    /// synthetic environments work without MuJoCo.
     public static func realSpaces(_ id: String) throws -> (observation: BoxSpace, action: ActionSpace) {
-        let brax: [String: (Int, Int)] = [
-            "hopper": (11, 3), "walker2d": (17, 6), "halfcheetah": (17, 6), "swimmer": (8, 2),
-            "humanoidstandup": (244, 17),
-        ]
-        if let (obs, act) = brax[id] {
+        guard AnyEnvironment.realIDs.contains(id) else {
+            throw EnvironmentError.unknownID(id, known: AnyEnvironment.realIDs)
+        }
+        do {
+            let real = try AnyEnvironment(id: id)
+            return (real.observationSpace, real.actionSpace)
+        } catch let error where AnyEnvironment.mujocoIDs.contains(id) {
+            guard let e = error as? EnvironmentError, case .io = e, let (obs, act) = braxSizes[id] else { throw error }
             return (BoxSpace(low: [Float](repeating: -.infinity, count: obs), high: [Float](repeating: .infinity, count: obs)),
                     .box(BoxSpace(low: [Float](repeating: -1, count: act), high: [Float](repeating: 1, count: act))))
         }
-        guard AnyEnvironment.realIDs.contains(id) else {
-            throw EnvironmentError.unknownID(id, known: AnyEnvironment.realIDs + brax.keys.sorted())
-        }
-        let real = try AnyEnvironment(id: id)
-        return (real.observationSpace, real.actionSpace)
     }
+
+    /// Observation and action sizes of Brax's locomotion tasks.
+    static let braxSizes: [String: (observation: Int, action: Int)] = [
+        "hopper": (11, 3), "walker2d": (17, 6), "halfcheetah": (17, 6), "swimmer": (8, 2),
+        "humanoidstandup": (244, 17),
+    ]
 
     /// Names and input/output sizes of the networks a configuration uses.
     static func networkShapes(_ c: Configuration, observationSize: Int, actionInputSize: Int)
