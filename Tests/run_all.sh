@@ -26,7 +26,7 @@ if [ -z "${SGX_SKIP_PIP:-}" ]; then
     pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" || true; }
     pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" pytest numpy
     # The original package, for its checkpoints and SynthEnv (its own dependencies are too old to resolve).
-    pip_install --no-deps "synthetic-gymnax==0.0.1"
+    pip_install --no-deps "synthetic-gymnax==0.0.1" "rejax==0.1.3"
 fi
 
 echo "== swift test"
@@ -63,6 +63,9 @@ else
 fi
 echo "== Python package (pytest)"
 (cd python && SGX_LIB="$build_dir/libsynthetic_gymnax.so" python3 -m pytest -q -p no:cacheprovider tests)
+
+echo "== gymnax 1.x convention, in a virtual environment of its own"
+SGX_LIB="$build_dir/libsynthetic_gymnax.so" bash python/tests/run_gymnax1.sh
 
 echo "== pip install ./python into a fresh virtual environment, used from another directory"
 venv=$(mktemp -d)/venv

@@ -14,6 +14,10 @@ env_id=${1:-CartPole-v1}
 algo=${2:-ppo}
 shift $(( $# > 2 ? 2 : $# ))
 
+# MuJoCo's header is needed to build (Debian's libmujoco-dev).
+if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmujoco-dev >/dev/null
+fi
 swift build -c release 2>&1 | grep -E "error|Build complete" || true
 bin_path=$(swift build -c release --show-bin-path)
 python3 -m pip install --quiet --disable-pip-version-check numpy 2>&1 | grep -v "as the 'root' user" || true
