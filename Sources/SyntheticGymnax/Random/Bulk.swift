@@ -9,7 +9,7 @@ extension PRNGKey {
         let hi = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: UInt64(start) >> 32))
         // start is a multiple of 8, so the low word never carries inside a block.
         let lo = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: start)) &+ lanes
-        return threefry2x32(k0, k1, hi, lo)
+        return threefry8(k0, k1, hi, lo)
     }
 
     /// Calls `body(start, a, b)` for each block of 8 elements covering 0..<count
@@ -28,9 +28,22 @@ extension PRNGKey {
     /// `jax.random.split(key, count)` into `out` (2 words a key).
     public func split(count: Int, into out: UnsafeMutablePointer<UInt32>) {
         forEachBlock(count: count) { start, a, b in
-            for lane in 0..<min(8, count - start) {
-                out[2 * (start + lane)] = a[lane]
-                out[2 * (start + lane) + 1] = b[lane]
+            if start + 8 <= count {
+                // Whole vectors out (lane-by-lane extraction would make the
+                // compiler hash lane by lane too), then interleave.
+                var pair = (a, b)
+                withUnsafeBytes(of: &pair) { raw in
+                    let words = raw.bindMemory(to: UInt32.self)
+                    for lane in 0..<8 {
+                        out[2 &* (start &+ lane)] = words[lane]
+                        out[2 &* (start &+ lane) &+ 1] = words[8 &+ lane]
+                    }
+                }
+            } else {
+                for lane in 0..<(count - start) {
+                    out[2 * (start + lane)] = a[lane]
+                    out[2 * (start + lane) + 1] = b[lane]
+                }
             }
         }
     }
@@ -39,7 +52,11 @@ extension PRNGKey {
     public func bits(count: Int, into out: UnsafeMutablePointer<UInt32>) {
         forEachBlock(count: count) { start, a, b in
             let word = a ^ b
-            for lane in 0..<min(8, count - start) { out[start + lane] = word[lane] }
+            if start + 8 <= count {
+                UnsafeMutableRawPointer(out + start).storeBytes(of: word, as: SIMD8<UInt32>.self)
+            } else {
+                for lane in 0..<(count - start) { out[start + lane] = word[lane] }
+            }
         }
     }
 
@@ -82,4 +99,32 @@ extension PRNGKey {
         let scale = Float(2).squareRoot()
         for i in 0..<count { out[i] = scale * erfInv(out[i]) }
     }
+}
+
+/// Threefry-2x32 on eight counters, written for SIMD8 itself: the generic
+/// version is lowered lane by lane in some contexts, this one stays in
+/// vector registers (AVX2: one instruction per operation for eight lanes).
+@inlinable @inline(__always)
+func threefry8(_ key0: UInt32, _ key1: UInt32, _ c0: SIMD8<UInt32>, _ c1: SIMD8<UInt32>)
+    -> (SIMD8<UInt32>, SIMD8<UInt32>)
+{
+    let k0 = SIMD8<UInt32>(repeating: key0), k1 = SIMD8<UInt32>(repeating: key1)
+    let k2 = SIMD8<UInt32>(repeating: key0 ^ key1 ^ 0x1BD1_1BDA)
+    var x0 = c0 &+ k0, x1 = c1 &+ k1
+    @inline(__always) func mix(_ r: UInt32) {
+        x0 = x0 &+ x1
+        x1 = (x1 &<< SIMD8(repeating: r)) | (x1 &>> SIMD8(repeating: 32 - r))
+        x1 = x1 ^ x0
+    }
+    mix(13); mix(15); mix(26); mix(6)
+    x0 = x0 &+ k1; x1 = x1 &+ k2 &+ SIMD8(repeating: 1)
+    mix(17); mix(29); mix(16); mix(24)
+    x0 = x0 &+ k2; x1 = x1 &+ k0 &+ SIMD8(repeating: 2)
+    mix(13); mix(15); mix(26); mix(6)
+    x0 = x0 &+ k0; x1 = x1 &+ k1 &+ SIMD8(repeating: 3)
+    mix(17); mix(29); mix(16); mix(24)
+    x0 = x0 &+ k1; x1 = x1 &+ k2 &+ SIMD8(repeating: 4)
+    mix(13); mix(15); mix(26); mix(6)
+    x0 = x0 &+ k2; x1 = x1 &+ k0 &+ SIMD8(repeating: 5)
+    return (x0, x1)
 }
