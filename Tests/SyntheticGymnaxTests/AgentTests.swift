@@ -92,7 +92,11 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(ok.numEpochs, 8)
         XCTAssertEqual(ok.activation, .swish)
         XCTAssertEqual(ok.hiddenLayerSizes, [64, 64])
-        XCTAssertEqual(PPO.Configuration().dictionary.count, PPO.Configuration.names.count)
+        // Every stored hyperparameter reads back to the same configuration.
+        XCTAssertEqual(try PPO.Configuration(ok.dictionary), ok)
+        XCTAssertTrue(Set(ok.dictionary.keys).isSubset(of: PPO.Configuration.names))
+        // The upstream configs' nested names are accepted.
+        XCTAssertEqual(try PPO.Configuration(["agent_kwargs.activation": "tanh", "env": "CartPole-v1"]).activation, .tanh)
     }
 
     // MARK: Learning (always on)
@@ -105,10 +109,10 @@ final class AgentTests: XCTestCase {
         let result = try PPO.train(on: env, configuration: c)
         XCTAssertEqual(result.environmentSteps, 2048)
         XCTAssertEqual(result.updates, 8 * 4 * 4)
-        let trained = Self.mean(result.policy.evaluate(on: env, episodes: 400, seed: 1))
+        let trained = Self.mean(try result.policy.evaluate(on: env, episodes: 400, seed: 1))
         XCTAssertGreaterThan(trained, 0.72, "optimum 0.80, random 0.40")
         // Sampled actions are nearly as good once the policy is sharp.
-        XCTAssertGreaterThan(Self.mean(result.policy.evaluate(on: env, episodes: 400, seed: 1, deterministic: false)), 0.6)
+        XCTAssertGreaterThan(Self.mean(try result.policy.evaluate(on: env, episodes: 400, seed: 1, deterministic: false)), 0.6)
     }
 
     func testPPOLearnsAContinuousBandit() throws {
@@ -117,10 +121,10 @@ final class AgentTests: XCTestCase {
                                        "learning_rate": 0.003, "total_timesteps": 8192, "ent_coef": 0])
         c.activation = .tanh
         let before = try PPO.train(on: env, configuration: { var d = c; d.totalTimesteps = 1; d.numEpochs = 1; d.learningRate = 0; return d }())
-        let initial = Self.mean(before.policy.evaluate(on: env, episodes: 400, seed: 1))
+        let initial = Self.mean(try before.policy.evaluate(on: env, episodes: 400, seed: 1))
         let result = try PPO.train(on: env, configuration: c)
         XCTAssertEqual(result.policy.head, .gaussian)
-        let trained = Self.mean(result.policy.evaluate(on: env, episodes: 400, seed: 1))
+        let trained = Self.mean(try result.policy.evaluate(on: env, episodes: 400, seed: 1))
         XCTAssertLessThan(initial, -0.6)
         XCTAssertGreaterThan(trained, -0.25, "initial \(initial); optimum about -0.01")
         // The exploration noise shrank: log σ went down.
@@ -139,7 +143,7 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(a.policy.parameters.map(\.bitPattern), b.policy.parameters.map(\.bitPattern))
         XCTAssertEqual(a.critic.map(\.bitPattern), b.critic.map(\.bitPattern))
         XCTAssertNotEqual(a.policy.parameters, other.policy.parameters)
-        XCTAssertEqual(a.policy.evaluate(on: env, episodes: 3, seed: 9), b.policy.evaluate(on: env, episodes: 3, seed: 9))
+        XCTAssertEqual(try a.policy.evaluate(on: env, episodes: 3, seed: 9), try b.policy.evaluate(on: env, episodes: 3, seed: 9))
         // Continuous actions, observation and reward normalisation too.
         let pendulum = try AnyEnvironment(id: "Pendulum-v1")
         var d = c
@@ -159,7 +163,7 @@ final class AgentTests: XCTestCase {
                                        "total_timesteps": 128])
         let policy = try PPO.train(on: env, configuration: c, seed: 0).policy
         for deterministic in [true, false] {
-            let returns = policy.evaluate(on: env, episodes: 6, seed: 5, deterministic: deterministic)
+            let returns = try policy.evaluate(on: env, episodes: 6, seed: 5, deterministic: deterministic)
             guard case .cartPole(let cartPole) = env else { return XCTFail() }
             for e in 0..<6 {
                 let (resetKey, evalKey) = PRNGKey(seed: 5).split(index: e).split()
@@ -233,7 +237,7 @@ final class AgentTests: XCTestCase {
         ])
         c.activation = .tanh
         let result = try PPO.train(on: synthetic, configuration: c, seed: 0)
-        let returns = result.policy.evaluate(on: real, episodes: 20, seed: 0)
+        let returns = try result.policy.evaluate(on: real, episodes: 20, seed: 0)
         XCTAssertGreaterThanOrEqual(Self.mean(returns), 475, "returns \(returns)")
     }
 }

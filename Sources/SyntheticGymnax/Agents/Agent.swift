@@ -1,8 +1,8 @@
 import Foundation
 
-// What the agents share: errors, the trained `Policy` (acting, evaluation,
-// saving), a batch of environments stepped with JAX keys, running
-// observation statistics, and the action distributions' sampling.
+// What the agents share: errors, a batch of environments stepped with JAX
+// keys, running observation statistics, and the action distributions'
+// sampling. The trained `Policy` is in Policy.swift.
 
 /// A bad hyperparameter, environment or policy file, named in the message.
 public enum AgentError: Error, Equatable, CustomStringConvertible {
@@ -10,6 +10,7 @@ public enum AgentError: Error, Equatable, CustomStringConvertible {
     case invalidHyperparameter(name: String, reason: String)
     case unsupportedEnvironment(String)
     case invalidPolicy(path: String, problem: String)
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,8 @@ public enum AgentError: Error, Equatable, CustomStringConvertible {
             return reason
         case .invalidPolicy(let path, let problem):
             return "\(path): not a policy file of this project: \(problem)"
+        case .invalidArgument(let reason):
+            return reason
         }
     }
 }
@@ -68,271 +71,6 @@ public struct RunningMeanStd: Sendable, Equatable {
         for j in 0..<size {
             let m = mean[j], scale = 1 / (variance[j] + 1e-8).squareRoot()
             for r in 0..<rows { x[r * size + j] = (x[r * size + j] - m) * scale }
-        }
-    }
-}
-
-/// A trained policy: the actor network's weights and what turns its output
-/// into actions. A value: save it, load it, act with it, evaluate it.
-public struct Policy: Sendable, Equatable {
-    /// How the network's output becomes an action.
-    public enum Head: String, Sendable {
-        /// Logits of a categorical distribution (discrete actions); the
-        /// deterministic action is the argmax.
-        case categorical
-        /// Means of a diagonal Gaussian with state-independent log standard
-        /// deviations (the last `actionSize` parameters), as rejax's
-        /// `GaussianPolicy`; actions are clipped to the box; the
-        /// deterministic action is the (clipped) mean.
-        case gaussian
-    }
-
-    public var algorithm: String
-    /// The environment it was trained on.
-    public var environmentID: String
-    public var shape: NetworkShape
-    /// The network's flat parameters, then the head's (Gaussian log-stds).
-    public var parameters: [Float]
-    public var head: Head
-    public var actionSpace: ActionSpace
-    /// Observation statistics the inputs are normalised with, if any.
-    public var observationNormalization: RunningMeanStd?
-    /// Free-form notes kept in saved files (hyperparameters, seed, ...).
-    public var notes: [String: String]
-
-    public init(algorithm: String, environmentID: String, shape: NetworkShape, parameters: [Float], head: Head,
-                actionSpace: ActionSpace, observationNormalization: RunningMeanStd? = nil, notes: [String: String] = [:]) {
-        precondition(parameters.count == shape.parameterCount + (head == .gaussian ? shape.outputSize : 0),
-                     "parameters do not fit the network shape and head")
-        (self.algorithm, self.environmentID, self.shape, self.parameters, self.head, self.actionSpace) =
-            (algorithm, environmentID, shape, parameters, head, actionSpace)
-        self.observationNormalization = observationNormalization
-        self.notes = notes
-    }
-
-    /// Floats per action given to the environment (1 for a discrete action).
-    public var actionSize: Int { actionSpace.size }
-
-    /// A runner that acts on batches with reused buffers.
-    func makeActor() -> PolicyActor { PolicyActor(self) }
-
-    /// Actions for `observations` (rows × observation size): discrete ones as
-    /// their index. Stochastic actions are sampled as rejax's networks do,
-    /// with one key for the whole batch (`jax.random.categorical` /
-    /// `loc + scale · normal` over the batch's elements).
-    public func act(_ observations: [Float], deterministic: Bool, key: PRNGKey) -> [Float] {
-        precondition(observations.count % shape.inputSize == 0, "observations must be rows of \(shape.inputSize)")
-        let rows = observations.count / shape.inputSize
-        var actions = [Float](repeating: 0, count: rows * actionSize)
-        let actor = makeActor()
-        observations.withUnsafeBufferPointer { o in
-            actions.withUnsafeMutableBufferPointer { a in
-                actor.act(rows: rows, o.baseAddress!, into: a.baseAddress!, deterministic: deterministic,
-                          sample: { r, j in (key, r * actor.outputSize + j) })
-            }
-        }
-        return actions
-    }
-
-    /// Returns of `episodes` episodes on `env`, as rejax's `evaluate`: keys
-    /// `split(PRNGKey(seed), episodes)`; each episode splits its key into
-    /// (reset, rng), resets, and steps with (rng, act, step) =
-    /// `split(rng, 3)` until it is done or reaches the environment's step
-    /// limit. All episodes run together in one batch (finished ones leave it).
-    /// Deterministic actions by default; `deterministic: false` samples, as
-    /// rejax's own evaluation does.
-    public func evaluate(on env: AnyEnvironment, episodes: Int, seed: Int64 = 0, deterministic: Bool = true) -> [Float] {
-        precondition(episodes >= 1)
-        precondition(env.observationSize == shape.inputSize && env.actionSpace.numActions == shape.outputSize,
-                     "the policy does not fit \(env.name)")
-        let actor = makeActor()
-        let batch = EnvironmentBatch(env, count: episodes)
-        let root = PRNGKey(seed: seed)
-        var rng = [PRNGKey](), slotEpisode = Array(0..<episodes)
-        var resetKeys = [UInt32](repeating: 0, count: 2 * episodes)
-        for e in 0..<episodes {
-            let (resetKey, evalKey) = root.split(index: e).split()
-            (resetKeys[2 * e], resetKeys[2 * e + 1]) = (resetKey.k0, resetKey.k1)
-            rng.append(evalKey)
-        }
-        batch.reset(keys: resetKeys)
-        var returns = [Float](repeating: 0, count: episodes)
-        var lengths = [Int32](repeating: 0, count: episodes)
-        var actKeys = [PRNGKey](repeating: PRNGKey(0, 0), count: episodes)
-        var actions = [Float](repeating: 0, count: episodes * actionSize)
-        let maxSteps = env.maxStepsInEpisode
-        var active = episodes
-        while active > 0 {
-            for s in 0..<active {
-                let key = rng[slotEpisode[s]]
-                rng[slotEpisode[s]] = key.split(index: 0)
-                actKeys[s] = key.split(index: 1)
-                let stepKey = key.split(index: 2)
-                (batch.keys[2 * s], batch.keys[2 * s + 1]) = (stepKey.k0, stepKey.k1)
-            }
-            actions.withUnsafeMutableBufferPointer { a in
-                actor.act(rows: active, batch.observations, into: a.baseAddress!, deterministic: deterministic,
-                          sample: { r, j in (actKeys[r], j) })
-            }
-            batch.step(count: active, actions: actions)
-            // Finished episodes leave the batch; the others move down.
-            var kept = 0
-            for s in 0..<active {
-                let e = slotEpisode[s]
-                returns[e] += batch.rewards[s]
-                lengths[e] += 1
-                if batch.dones[s] == 0 && lengths[e] < maxSteps {
-                    if kept != s { batch.moveSlot(s, to: kept) }
-                    slotEpisode[kept] = e
-                    kept += 1
-                }
-            }
-            active = kept
-        }
-        return returns
-    }
-
-    // MARK: Files
-
-    static let formatName = "synthetic-gymnax-swift policy 1"
-
-    /// Tensor names follow rejax's Flax parameter tree: `features.Dense_i`
-    /// for hidden layers, then `action_logits` (categorical) or
-    /// `action_mean` and `action_log_std` (Gaussian).
-    var tensors: [String: Safetensors.Tensor] {
-        var out: [String: Safetensors.Tensor] = [:]
-        for l in 0..<shape.layerCount {
-            let name = l == shape.layerCount - 1 ? (head == .categorical ? "action_logits" : "action_mean") : "features.Dense_\(l)"
-            let (n, m) = (shape.sizes[l], shape.sizes[l + 1])
-            let k = shape.kernelOffset(l), b = shape.biasOffset(l)
-            out[name + ".kernel"] = .init(shape: [n, m], values: Array(parameters[k..<(k + n * m)]))
-            out[name + ".bias"] = .init(shape: [m], values: Array(parameters[b..<(b + m)]))
-        }
-        if head == .gaussian {
-            out["action_log_std"] = .init(shape: [shape.outputSize], values: Array(parameters[shape.parameterCount...]))
-        }
-        if case .box(let box) = actionSpace {
-            out["action_space.low"] = .init(shape: [box.size], values: box.low)
-            out["action_space.high"] = .init(shape: [box.size], values: box.high)
-        }
-        if let rms = observationNormalization {
-            out["obs_rms.mean"] = .init(shape: [rms.mean.count], values: rms.mean)
-            out["obs_rms.var"] = .init(shape: [rms.variance.count], values: rms.variance)
-            out["obs_rms.count"] = .init(shape: [], values: [rms.count])
-        }
-        return out
-    }
-
-    /// Saves the policy as safetensors with metadata: format, algorithm,
-    /// env_id, activation, sizes, head, action space, and the notes.
-    public func save(to path: String) throws {
-        var metadata = notes
-        metadata["format"] = Self.formatName
-        metadata["algorithm"] = algorithm
-        metadata["env_id"] = environmentID
-        metadata["activation"] = shape.activation.rawValue
-        metadata["sizes"] = shape.sizes.map(String.init).joined(separator: ",")
-        metadata["hidden_layer_sizes"] = shape.sizes.dropFirst().dropLast().map(String.init).joined(separator: ",")
-        metadata["head"] = head.rawValue
-        switch actionSpace {
-        case .discrete(let n): metadata["action_space"] = "discrete(\(n))"
-        case .box(let box): metadata["action_space"] = "box(\(box.size))"
-        }
-        try Safetensors.write(path: path, tensors: tensors, metadata: metadata)
-    }
-
-    /// Loads a policy written by `save`.
-    public init(contentsOf path: String) throws {
-        let (tensors, metadata) = try Safetensors.read(path: path)
-        func fail(_ problem: String) -> AgentError { .invalidPolicy(path: path, problem: problem) }
-        guard metadata["format"] == Self.formatName else {
-            throw fail("metadata 'format' is \(metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(Self.formatName)'")
-        }
-        func field(_ name: String) throws -> String {
-            guard let v = metadata[name] else { throw fail("metadata lacks '\(name)'") }
-            return v
-        }
-        guard let activation = Activation(rawValue: try field("activation")) else {
-            throw fail("unknown activation '\(metadata["activation"]!)'")
-        }
-        let sizes = try field("sizes").split(separator: ",").map { Int($0) ?? 0 }
-        guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 1 }) else { throw fail("bad sizes '\(metadata["sizes"]!)'") }
-        guard let head = Head(rawValue: try field("head")) else { throw fail("unknown head '\(metadata["head"]!)'") }
-        let shape = NetworkShape(sizes: sizes, activation: activation)
-        func tensor(_ name: String, _ expected: [Int]) throws -> [Float] {
-            guard let t = tensors[name] else { throw fail("no tensor '\(name)'") }
-            guard t.shape == expected else { throw fail("tensor '\(name)' has shape \(t.shape), expected \(expected)") }
-            return t.values
-        }
-        var parameters: [Float] = []
-        for l in 0..<shape.layerCount {
-            let name = l == shape.layerCount - 1 ? (head == .categorical ? "action_logits" : "action_mean") : "features.Dense_\(l)"
-            parameters += try tensor(name + ".kernel", [sizes[l], sizes[l + 1]])
-            parameters += try tensor(name + ".bias", [sizes[l + 1]])
-        }
-        let actionSpace: ActionSpace
-        switch head {
-        case .categorical:
-            actionSpace = .discrete(shape.outputSize)
-        case .gaussian:
-            parameters += try tensor("action_log_std", [shape.outputSize])
-            actionSpace = .box(BoxSpace(low: try tensor("action_space.low", [shape.outputSize]),
-                                        high: try tensor("action_space.high", [shape.outputSize])))
-        }
-        var rms: RunningMeanStd?
-        if tensors["obs_rms.mean"] != nil {
-            rms = RunningMeanStd(mean: try tensor("obs_rms.mean", [sizes[0]]), variance: try tensor("obs_rms.var", [sizes[0]]),
-                                 count: try tensor("obs_rms.count", [])[0])
-        }
-        var notes = metadata
-        for key in ["format", "algorithm", "env_id", "activation", "sizes", "hidden_layer_sizes", "head", "action_space"] {
-            notes[key] = nil
-        }
-        self.init(algorithm: try field("algorithm"), environmentID: try field("env_id"), shape: shape,
-                  parameters: parameters, head: head, actionSpace: actionSpace, observationNormalization: rms, notes: notes)
-    }
-}
-
-/// A policy's network with buffers, acting on batches.
-final class PolicyActor {
-    let policy: Policy
-    let network: DenseNetwork
-    let outputSize: Int
-    private var inputs: [Float] = []
-    private var outputs: [Float] = []
-
-    init(_ policy: Policy) {
-        self.policy = policy
-        network = DenseNetwork(shape: policy.shape, parameters: policy.parameters,
-                               extraCount: policy.head == .gaussian ? policy.shape.outputSize : 0)
-        outputSize = policy.shape.outputSize
-    }
-
-    /// Actions for `rows` observations. `sample(r, j)` gives the key and
-    /// element index of row r's j-th random number.
-    func act(rows: Int, _ observations: UnsafePointer<Float>, into actions: UnsafeMutablePointer<Float>,
-             deterministic: Bool, sample: (Int, Int) -> (PRNGKey, Int)) {
-        let inputSize = policy.shape.inputSize
-        if inputs.count < rows * inputSize { inputs = [Float](repeating: 0, count: rows * inputSize) }
-        if outputs.count < rows * outputSize { outputs = [Float](repeating: 0, count: rows * outputSize) }
-        inputs.withUnsafeMutableBufferPointer { x in
-            x.baseAddress!.update(from: observations, count: rows * inputSize)
-            policy.observationNormalization?.normalize(rows: rows, x.baseAddress!)
-            outputs.withUnsafeMutableBufferPointer { y in
-                network.forward(rows: rows, input: x.baseAddress!, output: y.baseAddress!)
-                switch policy.head {
-                case .categorical:
-                    ActionSampling.categorical(rows: rows, actions: outputSize, logits: y.baseAddress!, into: actions,
-                                               logProbs: nil, greedy: deterministic, sample: sample)
-                case .gaussian:
-                    ActionSampling.gaussian(rows: rows, size: outputSize, means: y.baseAddress!,
-                                            logStd: network.extraPointer, into: actions, logProbs: nil,
-                                            deterministic: deterministic, sample: sample)
-                    if case .box(let box) = policy.actionSpace {
-                        ActionSampling.clip(rows: rows, actions, low: box.low, high: box.high)
-                    }
-                }
-            }
         }
     }
 }
@@ -396,6 +134,85 @@ enum ActionSampling {
                 logp += -0.5 * z * z - logStd[j] - halfLogTwoPi
             }
             logProbs?[r] = logp
+        }
+    }
+
+    /// loc + scale · tanh(y) per element (rows × box size), rejax's
+    /// `DeterministicPolicy` output: the box's centre and half-width.
+    static func squash(rows: Int, _ y: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, box: BoxSpace) {
+        let size = box.size
+        for r in 0..<rows {
+            for j in 0..<size {
+                let loc = (box.high[j] + box.low[j]) / 2, scale = (box.high[j] - box.low[j]) / 2
+                out[r * size + j] = loc + tanhf(y[r * size + j]) * scale
+            }
+        }
+    }
+
+    /// Exploration as rejax's DDPG and TD3: clip(a + noise · ε, low, high),
+    /// ε = normal(key, rows × size) element-wise, in place.
+    static func explore(rows: Int, _ a: UnsafeMutablePointer<Float>, noise: Float, key: PRNGKey, box: BoxSpace) {
+        let size = box.size
+        for i in 0..<(rows * size) {
+            let j = i % size
+            a[i] = Swift.min(Swift.max(a[i] + noise * key.normal(at: i), box.low[j]), box.high[j])
+        }
+    }
+
+    /// d/dy of loc + scale · tanh(y) applied to dL/da: writes dL/dy in place
+    /// of `gradient`, given the squashed actions `a` (rows × box size).
+    static func squashGradient(rows: Int, actions a: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>,
+                               box: BoxSpace) {
+        let size = box.size
+        for r in 0..<rows {
+            for j in 0..<size {
+                let loc = (box.high[j] + box.low[j]) / 2, scale = (box.high[j] - box.low[j]) / 2
+                let t = scale > 0 ? (a[r * size + j] - loc) / scale : 0
+                gradient[r * size + j] *= scale * (1 - t * t)
+            }
+        }
+    }
+
+    /// rejax's `SquashedGaussianPolicy` actions from outputs [mean (d), log
+    /// std (d)] per row: loc + scale · tanh(mean + exp(clip(log std, −10, 2))
+    /// · ε), ε = normal; the mean instead of the sample when deterministic.
+    static func squashedGaussian(rows: Int, outputs: UnsafePointer<Float>, box: BoxSpace,
+                                 into out: UnsafeMutablePointer<Float>, deterministic: Bool,
+                                 sample: (Int, Int) -> (PRNGKey, Int)) {
+        let d = box.size
+        for r in 0..<rows {
+            for j in 0..<d {
+                var u = outputs[r * 2 * d + j]
+                if !deterministic {
+                    let logStd = Swift.min(Swift.max(outputs[r * 2 * d + d + j], SAC.logStdRange.lowerBound),
+                                           SAC.logStdRange.upperBound)
+                    let (key, index) = sample(r, j)
+                    u += expf(logStd) * key.normal(at: index)
+                }
+                let loc = (box.high[j] + box.low[j]) / 2, scale = (box.high[j] - box.low[j]) / 2
+                out[r * d + j] = loc + tanhf(u) * scale
+            }
+        }
+    }
+
+    /// ε-greedy actions over `values` (row r's n values at r · stride): with
+    /// probability ε a uniform action, else the argmax (first on ties).
+    /// Random numbers: elements 0 and 1 of row r's stream.
+    static func epsilonGreedy(rows: Int, actions n: Int, values: UnsafePointer<Float>, stride: Int, epsilon: Float,
+                              into out: UnsafeMutablePointer<Float>, sample: (Int, Int) -> (PRNGKey, Int)) {
+        for r in 0..<rows {
+            if epsilon > 0 {
+                let (key, index) = sample(r, 0)
+                if key.uniform(at: index) < epsilon {
+                    let (k2, i2) = sample(r, 1)
+                    out[r] = Float(Swift.min(Int(k2.uniform(at: i2) * Float(n)), n - 1))
+                    continue
+                }
+            }
+            let q = values + r * stride
+            var best = 0
+            for j in 1..<Swift.max(n, 1) where q[j] > q[best] { best = j }
+            out[r] = Float(best)
         }
     }
 
@@ -468,6 +285,25 @@ final class EnvironmentBatch {
         (states + to * stateSize).update(from: states + from * stateSize, count: stateSize)
         times[to] = times[from]
     }
+}
+
+extension PRNGKey {
+    /// rejax's `rng, sub = jax.random.split(rng)`: replaces the key by the
+    /// first half and returns the second.
+    @inline(__always)
+    mutating func splitOff() -> PRNGKey {
+        let (next, sub) = split()
+        self = next
+        return sub
+    }
+}
+
+/// optax's `linear_schedule(init, end, transition_steps)` at `count`: from
+/// init to end over the steps, then end (init throughout when steps ≤ 0).
+func linearSchedule(init initValue: Float, end: Float, steps: Int, at count: Int) -> Float {
+    guard steps > 0 else { return initValue }
+    let done = Float(Swift.min(Swift.max(count, 0), steps)) / Float(steps)
+    return (initValue - end) * (1 - done) + end
 }
 
 /// A fixed float buffer (allocated once, freed with its owner).

@@ -31,13 +31,12 @@ import Foundation
 ///   written (mid-2024); rejax 0.1.3 clips element-wise (`optax.clip`).
 /// - With `normalize_observations`, the first observations (from reset) are
 ///   normalised too; rejax 0.1.3 feeds them raw.
-/// - Iterations are ceil(total_timesteps / (num_envs · num_steps)); rejax
-///   rounds up per evaluation interval (`eval_freq`), the same whenever
-///   eval_freq = total_timesteps, as in the paper's configs.
+/// - Without `eval_freq`, iterations are ceil(total_timesteps / (num_envs ·
+///   num_steps)); with it, rounded up per evaluation interval as rejax.
 public enum PPO {
-    /// rejax's PPO hyperparameters, by its names (`num_envs`, ...) in
-    /// `init(_:)`, with its defaults.
-    public struct Configuration: Sendable, Equatable {
+    /// rejax's PPO hyperparameters, by its names (`num_envs`, ...), with
+    /// its defaults.
+    public struct Configuration: AgentConfiguration {
         public var numEnvs = 64
         public var numSteps = 64
         public var numEpochs = 8
@@ -51,6 +50,9 @@ public enum PPO {
         public var entCoef: Float = 0.01
         public var vfCoef: Float = 0.5
         public var totalTimesteps = 131_072
+        /// rejax's evaluation interval, which rounds the iteration count
+        /// (see `iterations`); nil: total_timesteps.
+        public var evalFreq: Int?
         public var normalizeObservations = false
         public var normalizeRewards = false
         public var rewardNormalizationDiscount: Float = 0.99
@@ -72,146 +74,56 @@ public enum PPO {
 
         public init() {}
 
-        /// The numeric hyperparameters by rejax's names (booleans as 0 / 1),
-        /// over the defaults. Unknown names and invalid values throw.
-        public init(_ values: [String: Double]) throws {
-            self.init()
-            for (name, value) in values.sorted(by: { $0.key < $1.key }) { try set(name, value) }
-            try validate()
-        }
+        public static let algorithm = "ppo"
 
-        /// Numeric names accepted by `init(_:)` and `set(_:_:)`.
-        public static let numericNames = [
-            "num_envs", "num_steps", "num_epochs", "num_minibatches", "learning_rate", "max_grad_norm", "gamma",
-            "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "total_timesteps", "normalize_observations",
-            "normalize_rewards", "reward_normalization_discount", "adam_eps",
-        ]
-        /// Every name `set(_:string:)` accepts.
-        public static let names = numericNames + ["activation", "hidden_layer_sizes", "initializer"]
-
-        /// Sets one numeric hyperparameter by name.
-        public mutating func set(_ name: String, _ value: Double) throws {
-            func integer() throws -> Int {
-                guard value.isFinite, value == value.rounded(), abs(value) < 1e15 else {
-                    throw AgentError.invalidHyperparameter(name: name, reason: "must be an integer, got \(value)")
-                }
-                return Int(value)
-            }
-            func boolean() throws -> Bool {
-                guard value == 0 || value == 1 else {
-                    throw AgentError.invalidHyperparameter(name: name, reason: "must be 0 or 1 (a boolean), got \(value)")
-                }
-                return value == 1
-            }
-            switch name {
-            case "num_envs": numEnvs = try integer()
-            case "num_steps": numSteps = try integer()
-            case "num_epochs": numEpochs = try integer()
-            case "num_minibatches": numMinibatches = try integer()
-            case "total_timesteps": totalTimesteps = try integer()
-            case "learning_rate": learningRate = Float(value)
-            case "max_grad_norm": maxGradNorm = Float(value)
-            case "gamma": gamma = Float(value)
-            case "gae_lambda": gaeLambda = Float(value)
-            case "clip_eps": clipEps = Float(value)
-            case "ent_coef": entCoef = Float(value)
-            case "vf_coef": vfCoef = Float(value)
-            case "normalize_observations": normalizeObservations = try boolean()
-            case "normalize_rewards": normalizeRewards = try boolean()
-            case "reward_normalization_discount": rewardNormalizationDiscount = Float(value)
-            case "adam_eps": adamEps = Float(value)
-            default:
-                throw AgentError.unknownHyperparameter(name: name, algorithm: "PPO", known: Self.names)
-            }
-        }
-
-        /// Sets one hyperparameter from text: numbers, `true`/`false`,
-        /// `activation` (a Flax name), `hidden_layer_sizes` ("64,64"),
-        /// `initializer` (lecun_normal or orthogonal).
-        public mutating func set(_ name: String, string text: String) throws {
-            switch name {
-            case "activation":
-                guard let a = Activation(rawValue: text) else {
-                    throw AgentError.invalidHyperparameter(
-                        name: name, reason: "unknown activation '\(text)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                activation = a
-            case "hidden_layer_sizes":
-                let sizes = text.split(whereSeparator: { ",x ()[]".contains($0) }).map { Int($0) }
-                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                    throw AgentError.invalidHyperparameter(name: name, reason: "must be positive integers like 64,64, got '\(text)'")
-                }
-                hiddenLayerSizes = sizes.map { $0! }
-            case "initializer":
-                guard let i = Initializer(rawValue: text) else {
-                    throw AgentError.invalidHyperparameter(name: name, reason: "must be lecun_normal or orthogonal, got '\(text)'")
-                }
-                initializer = i
-            default:
-                let value: Double
-                switch text.lowercased() {
-                case "true": value = 1
-                case "false": value = 0
-                case "inf", "infinity": value = .infinity
-                default:
-                    guard Self.numericNames.contains(name) else {
-                        throw AgentError.unknownHyperparameter(name: name, algorithm: "PPO", known: Self.names)
-                    }
-                    guard let v = Double(text) else {
-                        throw AgentError.invalidHyperparameter(name: name, reason: "'\(text)' is not a number")
-                    }
-                    value = v
-                }
-                try set(name, value)
-            }
-        }
+        public static let hyperparameters: [Hyperparameter<Self>] = {
+            let activation = Hyperparameter<Self>.activation("activation", [\.activation])
+            let sizes = Hyperparameter<Self>.sizes("hidden_layer_sizes", [\.hiddenLayerSizes])
+            return [
+                .int("num_envs", \.numEnvs), .int("num_steps", \.numSteps), .int("num_epochs", \.numEpochs),
+                .int("num_minibatches", \.numMinibatches), .float("learning_rate", \.learningRate),
+                .float("max_grad_norm", \.maxGradNorm), .float("gamma", \.gamma), .float("gae_lambda", \.gaeLambda),
+                .float("clip_eps", \.clipEps), .float("ent_coef", \.entCoef), .float("vf_coef", \.vfCoef),
+                .int("total_timesteps", \.totalTimesteps), .optionalInt("eval_freq", \.evalFreq),
+                .bool("normalize_observations", \.normalizeObservations), .bool("normalize_rewards", \.normalizeRewards),
+                .float("reward_normalization_discount", \.rewardNormalizationDiscount), .float("adam_eps", \.adamEps),
+                activation, activation.alias("agent_kwargs.activation"),
+                sizes, sizes.alias("agent_kwargs.hidden_layer_sizes"),
+                .choice("initializer", \.initializer), .ignored("env"), .ignored("skip_initial_evaluation"),
+            ]
+        }()
 
         /// Throws for the first invalid hyperparameter, naming it.
         public func validate() throws {
-            func check(_ ok: Bool, _ name: String, _ reason: String) throws {
-                if !ok { throw AgentError.invalidHyperparameter(name: name, reason: reason) }
-            }
-            try check(numEnvs >= 1, "num_envs", "must be at least 1, got \(numEnvs)")
-            try check(numSteps >= 1, "num_steps", "must be at least 1, got \(numSteps)")
-            try check(numEpochs >= 1, "num_epochs", "must be at least 1, got \(numEpochs)")
-            try check(numMinibatches >= 1, "num_minibatches", "must be at least 1, got \(numMinibatches)")
-            try check((numEnvs * numSteps) % numMinibatches == 0, "num_minibatches",
-                      "num_steps * num_envs = \(numSteps) * \(numEnvs) = \(numSteps * numEnvs) is not divisible by num_minibatches = \(numMinibatches)")
-            try check(totalTimesteps >= 1, "total_timesteps", "must be at least 1, got \(totalTimesteps)")
-            try check(learningRate.isFinite && learningRate >= 0, "learning_rate", "must be finite and >= 0, got \(learningRate)")
-            try check(maxGradNorm > 0, "max_grad_norm", "must be > 0 (infinity disables clipping), got \(maxGradNorm)")
-            try check((0...1).contains(gamma), "gamma", "must be in [0, 1], got \(gamma)")
-            try check((0...1).contains(gaeLambda), "gae_lambda", "must be in [0, 1], got \(gaeLambda)")
-            try check(clipEps.isFinite && clipEps >= 0, "clip_eps", "must be finite and >= 0, got \(clipEps)")
-            try check(entCoef.isFinite, "ent_coef", "must be finite, got \(entCoef)")
-            try check(vfCoef.isFinite && vfCoef >= 0, "vf_coef", "must be finite and >= 0, got \(vfCoef)")
-            try check((0...1).contains(rewardNormalizationDiscount), "reward_normalization_discount",
-                      "must be in [0, 1], got \(rewardNormalizationDiscount)")
-            try check(adamEps.isFinite && adamEps >= 0, "adam_eps", "must be finite and >= 0, got \(adamEps)")
-            try check(!hiddenLayerSizes.isEmpty && hiddenLayerSizes.allSatisfy { $0 >= 1 }, "hidden_layer_sizes",
-                      "must be one or more positive sizes, got \(hiddenLayerSizes)")
-        }
-
-        /// Every hyperparameter as text, by name (saved with policies).
-        public var dictionary: [String: String] {
-            func f(_ x: Float) -> String { x.isInfinite ? "inf" : "\(x)" }
-            return [
-                "num_envs": "\(numEnvs)", "num_steps": "\(numSteps)", "num_epochs": "\(numEpochs)",
-                "num_minibatches": "\(numMinibatches)", "learning_rate": f(learningRate), "max_grad_norm": f(maxGradNorm),
-                "gamma": f(gamma), "gae_lambda": f(gaeLambda), "clip_eps": f(clipEps), "ent_coef": f(entCoef),
-                "vf_coef": f(vfCoef), "total_timesteps": "\(totalTimesteps)",
-                "normalize_observations": "\(normalizeObservations)", "normalize_rewards": "\(normalizeRewards)",
-                "reward_normalization_discount": f(rewardNormalizationDiscount), "adam_eps": f(adamEps),
-                "activation": activation.rawValue, "hidden_layer_sizes": hiddenLayerSizes.map(String.init).joined(separator: ","),
-                "initializer": initializer.rawValue,
-            ]
+            typealias Check = HyperparameterCheck
+            try Check.atLeast(numEnvs, 1, "num_envs")
+            try Check.atLeast(numSteps, 1, "num_steps")
+            try Check.atLeast(numEpochs, 1, "num_epochs")
+            try Check.atLeast(numMinibatches, 1, "num_minibatches")
+            try Check.require((numEnvs * numSteps) % numMinibatches == 0, "num_minibatches",
+                              "num_steps * num_envs = \(numSteps) * \(numEnvs) = \(numSteps * numEnvs) is not divisible by num_minibatches = \(numMinibatches)")
+            try Check.atLeast(totalTimesteps, 1, "total_timesteps")
+            if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
+            try Check.nonNegative(learningRate, "learning_rate")
+            try Check.gradientNorm(maxGradNorm)
+            try Check.unit(gamma, "gamma")
+            try Check.unit(gaeLambda, "gae_lambda")
+            try Check.nonNegative(clipEps, "clip_eps")
+            try Check.require(entCoef.isFinite, "ent_coef", "must be finite, got \(entCoef)")
+            try Check.nonNegative(vfCoef, "vf_coef")
+            try Check.unit(rewardNormalizationDiscount, "reward_normalization_discount")
+            try Check.nonNegative(adamEps, "adam_eps")
+            try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
         }
 
         /// Transitions per iteration (one rollout).
         public var batchSize: Int { numEnvs * numSteps }
         public var minibatchSize: Int { batchSize / numMinibatches }
-        /// Training iterations: ceil(total_timesteps / batch size).
-        public var iterations: Int { (totalTimesteps + batchSize - 1) / batchSize }
+        /// Training iterations: ceil(total_timesteps / batch size), rounded
+        /// per evaluation interval as rejax does.
+        public var iterations: Int {
+            trainingIterations(totalTimesteps: totalTimesteps, evalFreq: evalFreq, stepsPerIteration: batchSize)
+        }
     }
 
     /// What `train` returns.
@@ -398,7 +310,7 @@ public enum PPO {
             algorithm: "ppo", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
             head: discrete ? .categorical : .gaussian, actionSpace: env.actionSpace,
             observationNormalization: c.normalizeObservations ? obsRMS : nil,
-            notes: c.dictionary.reduce(into: ["seed": "\(seed)"]) { $0["hp." + $1.key] = $1.value })
+            notes: c.notes(seed: seed))
         return Result(policy: policy, critic: critic.parameters, environmentSteps: c.iterations * batchSize,
                       updates: updates, multiplyAdds: actor.multiplyAdds + critic.multiplyAdds)
     }
@@ -501,11 +413,7 @@ public enum PPO {
 
     /// rejax's `rng, sub = jax.random.split(rng)`: returns sub.
     @inline(__always)
-    static func splitOff(_ key: inout PRNGKey) -> PRNGKey {
-        let (next, sub) = key.split()
-        key = next
-        return sub
-    }
+    static func splitOff(_ key: inout PRNGKey) -> PRNGKey { key.splitOff() }
 
     /// `jax.random.permutation(key, n)`: rounds of a stable sort by random
     /// 32-bit keys (one round below ~1600 elements).

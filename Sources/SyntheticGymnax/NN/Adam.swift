@@ -56,10 +56,12 @@ public final class Adam {
     }
 
     /// One step: clips `gradients` by global norm (in effect; the buffer is
-    /// not changed) and updates `parameters` in place.
-    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>) {
+    /// not changed) and updates `parameters` in place. `globalNorm`, when
+    /// given, is the norm to clip by: that of a larger parameter tree this
+    /// vector is part of (optax clips the whole tree at once).
+    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, globalNorm: Float? = nil) {
         let c = configuration
-        let norm = Adam.globalNorm(g, count: count)
+        let norm = globalNorm ?? Adam.globalNorm(g, count: count)
         lastGradientNorm = norm
         // clip_by_global_norm: select(norm < max, g, (g / norm) * max), here g · (max / norm).
         let clip = !(norm < c.maxGradNorm)
@@ -95,8 +97,15 @@ public final class Adam {
     }
 
     /// `step` on a network's parameters and gradients (extras included).
-    public func step(_ network: DenseNetwork) {
+    public func step(_ network: DenseNetwork, globalNorm: Float? = nil) {
         precondition(network.parameterCount == count)
-        step(parameters: network.parameterPointer, gradients: network.gradientPointer)
+        step(parameters: network.parameterPointer, gradients: network.gradientPointer, globalNorm: globalNorm)
+    }
+
+    /// The global norm of several networks' gradients together, for
+    /// parameter trees optax clips as one (twin critics; DDPG's actor and
+    /// critic).
+    public static func globalNorm(_ networks: [DenseNetwork]) -> Float {
+        networks.reduce(0) { $0 + Kernels.sumOfSquares($1.gradientPointer, count: $1.parameterCount) }.squareRoot()
     }
 }
