@@ -6,7 +6,7 @@ import SyntheticGymnax
 //   sgx rollout [--env ID] [--envs N] [--steps T] [--seed S]
 //       Steps N environments T times with uniformly random actions (JAX keys,
 //       gymnax auto-reset) and reports episode returns and throughput.
-//   sgx train --algo ppo --env ID [--checkpoint PATH] [--eval-env ID] [--seed S]
+//   sgx train --algo ALGO --env ID [--checkpoint PATH] [--eval-env ID] [--seed S]
 //             [--steps T] [--episodes E] [--hparams name=value,...] [--save PATH]
 //       Trains an agent on an environment (a synthetic one needs --checkpoint),
 //       evaluates it on the real one with deterministic actions and reports
@@ -16,7 +16,7 @@ import SyntheticGymnax
 
 let usage = """
     usage: sgx rollout [--env ID] [--envs N] [--steps T] [--seed S]
-           sgx train --algo ppo --env ID [--checkpoint PATH] [--eval-env ID] [--seed S]
+           sgx train --algo ppo|dqn|sac|ddpg|td3 --env ID [--checkpoint PATH] [--eval-env ID] [--seed S]
                      [--steps T] [--episodes E] [--hparams name=value,...] [--save PATH]
            sgx list
     """
@@ -102,20 +102,34 @@ func rollout(_ args: ArraySlice<String>) {
                  seconds, Double(n * steps) / seconds / 1e6))
 }
 
-/// The PPO hyperparameters `sgx train` starts from: the paper's CartPole
-/// inner-loop configuration (upstream cartpole.yaml, inner_config.ppo) with
-/// one value picked from each of its search lists.
-let paperPPO: [String: String] = [
-    "num_envs": "5", "num_steps": "100", "num_epochs": "10", "num_minibatches": "10", "max_grad_norm": "10",
-    "activation": "tanh", "learning_rate": "0.005", "clip_eps": "0.2", "ent_coef": "0.0", "gae_lambda": "0.95",
-    "gamma": "0.99", "vf_coef": "0.5",
+/// The hyperparameters `sgx train` starts from, per algorithm: the fixed
+/// values of the paper's inner-loop configurations (upstream
+/// cartpole.yaml / pendulum.yaml, inner_config.<algo>) with one value
+/// picked from each of their search lists. `--hparams` overrides them.
+let paperHyperparameters: [Algorithm: [String: String]] = [
+    .ppo: ["num_envs": "5", "num_steps": "100", "num_epochs": "10", "num_minibatches": "10", "max_grad_norm": "10",
+           "activation": "tanh", "learning_rate": "0.005", "clip_eps": "0.2", "ent_coef": "0.0", "gae_lambda": "0.95",
+           "gamma": "0.99", "vf_coef": "0.5"],
+    .dqn: ["agent": "DuelingQNetwork", "activation": "tanh", "batch_size": "100", "buffer_size": "2000", "ddqn": "1",
+           "eps_start": "1", "eps_end": "0.05", "exploration_fraction": "0.5", "fill_buffer": "1000", "gamma": "0.99",
+           "gradient_steps": "1", "learning_rate": "0.001", "max_grad_norm": "10", "num_envs": "10",
+           "target_update_freq": "50"],
+    .sac: ["activation": "tanh", "batch_size": "256", "buffer_size": "2000", "fill_buffer": "1000", "gamma": "0.99",
+           "gradient_steps": "2", "learning_rate": "0.001", "num_envs": "5", "target_entropy_ratio": "0.5", "tau": "0.95"],
+    .ddpg: ["activation": "tanh", "batch_size": "100", "buffer_size": "2000", "exploration_noise": "0.3",
+            "fill_buffer": "1000", "gamma": "0.99", "gradient_steps": "1", "learning_rate": "0.001", "max_grad_norm": "10",
+            "num_envs": "1", "tau": "0.95"],
+    .td3: ["actor_kwargs.activation": "tanh", "critic_kwargs.activation": "tanh", "batch_size": "100",
+           "buffer_size": "10000", "exploration_noise": "0.3", "fill_buffer": "1000", "gamma": "0.99",
+           "learning_rate": "0.001", "max_grad_norm": "10", "policy_delay": "2", "target_noise": "0.2",
+           "target_noise_clip": "0.5", "tau": "0.95"],
 ]
 
 func train(_ args: ArraySlice<String>) {
     let opts = options(args, allowed: ["algo", "env", "checkpoint", "eval-env", "seed", "steps", "episodes", "hparams",
                                        "save", "stochastic"])
-    let algo = opts["algo"] ?? "ppo"
-    guard algo == "ppo" else { fail("--algo \(algo): only ppo is available so far") }
+    let algorithm: Algorithm
+    do { algorithm = try Algorithm(name: opts["algo"] ?? "ppo") } catch { fail("--algo: \(error)") }
     let id = opts["env"] ?? "CartPole-v1"
     let seed = integer(opts, "seed", default: 0, minimum: 0)
     let steps = integer(opts, "steps", default: 10_000, minimum: 1)
@@ -136,32 +150,25 @@ func train(_ args: ArraySlice<String>) {
     let evalID = opts["eval-env"] ?? (id.hasPrefix("Synthetic-") ? String(id.dropFirst("Synthetic-".count)) : id)
     let evalEnv: AnyEnvironment
     do { evalEnv = try AnyEnvironment(id: evalID) } catch { fail("\(error)") }
-    guard evalEnv.observationSize == env.observationSize, evalEnv.actionSpace.numActions == env.actionSpace.numActions,
-          evalEnv.actionSpace.isDiscrete == env.actionSpace.isDiscrete else {
-        fail("--eval-env \(evalID) does not share \(env.name)'s observation and action spaces")
-    }
 
-    var config = PPO.Configuration()
-    var used = paperPPO
+    var used = paperHyperparameters[algorithm]!
     used["total_timesteps"] = "\(steps)"
     for item in (opts["hparams"] ?? "").split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { fail("--hparams wants name=value pairs, got '\(item)'") }
         used[parts[0]] = parts[1]
     }
-    do {
-        for (name, value) in used.sorted(by: { $0.key < $1.key }) { try config.set(name, string: value) }
-        try config.validate()
-    } catch { fail("\(error)") }
-
-    print("PPO on \(env.name), \(config.iterations * config.batchSize) steps, seed \(seed)")
+    print("\(algorithm.rawValue.uppercased()) on \(env.name), \(steps) steps, seed \(seed)")
     print("  " + used.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     let t0 = DispatchTime.now().uptimeNanoseconds
-    let result: PPO.Result
-    do { result = try PPO.train(on: env, configuration: config, seed: Int64(seed)) } catch { fail("\(error)") }
+    let result: TrainingResult
+    do { result = try Agents.train(algorithm, on: env, hyperparameters: used, seed: Int64(seed)) } catch { fail("\(error)") }
     let t1 = DispatchTime.now().uptimeNanoseconds
     let deterministic = opts["stochastic"].map { $0 == "0" || $0 == "false" } ?? true
-    let returns = result.policy.evaluate(on: evalEnv, episodes: episodes, seed: Int64(seed), deterministic: deterministic)
+    let returns: [Float]
+    do {
+        returns = try result.policy.evaluate(on: evalEnv, episodes: episodes, seed: Int64(seed), deterministic: deterministic)
+    } catch { fail("--eval-env: \(error)") }
     let t2 = DispatchTime.now().uptimeNanoseconds
     if let path = opts["save"] {
         do { try result.policy.save(to: path) } catch { fail("\(error)") }
@@ -170,8 +177,7 @@ func train(_ args: ArraySlice<String>) {
     let trainSeconds = Double(t1 - t0) / 1e9, evalSeconds = Double(t2 - t1) / 1e9
     let mean = returns.reduce(0, +) / Float(returns.count)
     print(String(format: "  train: %.3f s (%d updates, %.2f GFLOP, %.1f GFLOP/s in the networks' passes)",
-                 trainSeconds, result.updates, 2 * Double(result.multiplyAdds) / 1e9,
-                 2 * Double(result.multiplyAdds) / 1e9 / trainSeconds))
+                 trainSeconds, result.updates, result.flops / 1e9, result.flops / 1e9 / trainSeconds))
     print(String(format: "  eval on %@: %d episodes (%@ actions), %.3f s", evalEnv.name, episodes,
                  deterministic ? "deterministic" : "sampled", evalSeconds))
     print(String(format: "  return: mean %.2f, min %.2f, max %.2f", mean, returns.min()!, returns.max()!))
