@@ -7,7 +7,8 @@
  * implementation of JAX's default PRNG (threefry2x32, partitionable), so that
  * the same key gives the same result as gymnax 0.0.9; and the synthetic
  * environments of Liesen et al. (2024): small neural networks, loaded from
- * checkpoint files, that stand in for a real environment during training.
+ * checkpoint files, that stand in for a real environment during training;
+ * and the agents that train on them (PPO, DQN, SAC, DDPG, TD3, as rejax).
  *
  * Conventions
  *   - Every symbol carries the prefix `sgx_` / `SGX_`.
@@ -337,6 +338,118 @@ int32_t sgx_vec_env_step_discrete(sgx_vec_env *vec, const int32_t *actions, floa
 int32_t sgx_vec_env_step_continuous(sgx_vec_env *vec, const float *actions, float *out_obs,
                                     float *out_reward, uint8_t *out_terminated,
                                     uint8_t *out_truncated, float *out_final_obs);
+
+/* ------------------------------------------------------------------------ */
+/* Agents: train, evaluate, act, save, load                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A trained policy: the acting network of an agent and how its outputs
+ * become actions. Opaque; from sgx_train or sgx_policy_load, freed with
+ * sgx_policy_free. A policy is immutable: it may be used from several
+ * threads at once.
+ */
+typedef struct sgx_policy sgx_policy;
+
+/** What sgx_train measured (out_stats, optional). */
+typedef struct sgx_train_stats {
+    int64_t env_steps;   /**< environment steps taken */
+    int64_t updates;     /**< optimiser steps of the main network */
+    double flops;        /**< floating-point operations of the networks' passes */
+    double seconds;      /**< wall time of the training */
+} sgx_train_stats;
+
+/**
+ * Trains `algorithm` on `env` from `seed` and returns the policy.
+ *   algorithm  "ppo", "dqn", "sac", "ddpg" or "td3" (case-insensitive):
+ *              rejax's algorithms (PPO as rejax 0.1.3, the others as rejax
+ *              0.0.1, the version the paper's configurations were written
+ *              for). DQN needs discrete actions, DDPG and TD3 continuous ones.
+ *   hparam_names, hparam_values
+ *              num_hparams name/value pairs, both as text, by the names of
+ *              rejax and of the upstream meta-training configs
+ *              ("learning_rate" = "0.001", "num_envs" = "5", "ddqn" = "true",
+ *              "agent" = "DuelingQNetwork", nested keyword arguments joined
+ *              by a dot: "agent_kwargs.activation" = "tanh"); the others
+ *              keep rejax's defaults. NULL when num_hparams == 0.
+ *   env        any environment, real or synthetic; the episodes auto-reset.
+ *   out_policy receives the policy (free it with sgx_policy_free).
+ *   out_stats  optional (NULL to skip).
+ * The same arguments give the same policy bit for bit, whatever the number
+ * of threads. Training uses the calling thread (PPO also a second core for
+ * its critic); train several agents at once from several threads.
+ * Errors: SGX_ERR_INVALID_ARGUMENT (unknown algorithm, a malformed or
+ * out-of-range value, an algorithm that cannot use env's action space, a
+ * name given twice), SGX_ERR_UNKNOWN_PARAMETER (a name the algorithm does
+ * not have; the message lists its names), SGX_ERR_NULL_POINTER.
+ */
+int32_t sgx_train(const char *algorithm, const sgx_env *env, const char *const *hparam_names,
+                  const char *const *hparam_values, int32_t num_hparams, int64_t seed,
+                  sgx_policy **out_policy, sgx_train_stats *out_stats);
+
+/** Frees a policy. NULL is accepted and ignored. */
+void sgx_policy_free(sgx_policy *policy);
+
+/**
+ * Loads a policy saved by sgx_policy_save (safetensors: the network's
+ * tensors by rejax's module names, metadata with the algorithm, env_id,
+ * activation, sizes, head, action space and hyperparameters "hp.<name>").
+ * Errors: SGX_ERR_IO (missing or unreadable file), SGX_ERR_FORMAT (not a
+ * policy file, a missing tensor or a wrong shape, non-finite weights).
+ */
+int32_t sgx_policy_load(const char *path, sgx_policy **out_policy);
+
+/** Saves a policy to `path`. SGX_ERR_IO if it cannot be written. */
+int32_t sgx_policy_save(const sgx_policy *policy, const char *path);
+
+/** The algorithm that trained the policy ("ppo", ...); static for the handle's lifetime; NULL if policy is NULL. */
+const char *sgx_policy_algorithm(const sgx_policy *policy);
+
+/** The id of the environment it was trained on; static for the handle's lifetime; NULL if policy is NULL. */
+const char *sgx_policy_env_id(const sgx_policy *policy);
+
+/** Observation size the policy takes; -1 if policy is NULL. */
+int32_t sgx_policy_obs_size(const sgx_policy *policy);
+
+/** SGX_SPACE_DISCRETE or SGX_SPACE_BOX; -1 if policy is NULL. */
+int32_t sgx_policy_action_kind(const sgx_policy *policy);
+
+/** Number of discrete actions, or action components of a box; -1 if policy is NULL. */
+int32_t sgx_policy_num_actions(const sgx_policy *policy);
+
+/**
+ * Actions for n >= 1 observations (n*obs_size finite float32).
+ * deterministic != 0: the greedy action (argmax of logits or Q-values, the
+ * Gaussian's clipped mean, the squashed mean); `key` is ignored and may be
+ * NULL. deterministic == 0: sampled as the agent explores-free evaluation of
+ * rejax does (categorical, Gaussian, squashed Gaussian samples; DQN
+ * epsilon-greedy with epsilon 0.05) from `key` (two uint32 words) for the
+ * whole batch.
+ * Writes n int32 actions in [0, num_actions) (discrete policies; else
+ * SGX_ERR_WRONG_ACTION_TYPE) or n*num_actions float32 inside the action
+ * box (continuous policies, sgx_policy_act_continuous).
+ * Errors: SGX_ERR_INVALID_ARGUMENT (n < 1, a non-finite observation).
+ */
+int32_t sgx_policy_act_discrete(const sgx_policy *policy, int32_t n, const float *obs,
+                                int32_t deterministic, const uint32_t key[2], int32_t *out_actions);
+
+/** Box-action variant of sgx_policy_act_discrete: writes n*num_actions float32. */
+int32_t sgx_policy_act_continuous(const sgx_policy *policy, int32_t n, const float *obs,
+                                  int32_t deterministic, const uint32_t key[2], float *out_actions);
+
+/**
+ * Returns of `episodes` >= 1 episodes of `policy` on `env`, as rejax's
+ * evaluate: keys split(PRNGKey(seed), episodes); each episode splits its key
+ * into (reset, rng), and each step splits rng into (rng, act, step); an
+ * episode runs until it is done or reaches `max_steps` steps (0: the
+ * environment's max_steps_in_episode). Writes `episodes` float32 returns
+ * and, unless out_lengths is NULL, `episodes` int32 lengths.
+ * Errors: SGX_ERR_INVALID_ARGUMENT (the policy's observation or action
+ * space does not fit env, episodes < 1, max_steps < 0).
+ */
+int32_t sgx_policy_evaluate(const sgx_policy *policy, const sgx_env *env, int32_t episodes,
+                            int64_t seed, int32_t deterministic, int32_t max_steps,
+                            float *out_returns, int32_t *out_lengths);
 
 #ifdef __cplusplus
 }

@@ -76,6 +76,15 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
         }
         setLastError("\(function): \(error.description)")
         return status.rawValue
+    } catch let error as AgentError {
+        let status: Status
+        switch error {
+        case .unknownHyperparameter: status = .unknownParameter
+        case .invalidHyperparameter, .unsupportedEnvironment, .invalidArgument: status = .invalidArgument
+        case .invalidPolicy: status = .format
+        }
+        setLastError("\(function): \(error.description)")
+        return status.rawValue
     } catch let error as Safetensors.FormatError {
         setLastError("\(function): \(error.description)")
         return Status.format.rawValue

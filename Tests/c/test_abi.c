@@ -374,6 +374,106 @@ static void test_vec_env(void) {
     sgx_vec_env_free(NULL);
 }
 
+/* Agents: train a short PPO and DQN run, act, evaluate, save and load, and
+ * every bad input the header documents. */
+static void test_agents(void) {
+    sgx_env *cartpole = NULL, *pendulum = NULL;
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 0, &cartpole), SGX_OK);
+    CHECK_STATUS(sgx_env_create("Pendulum-v1", NULL, NULL, 0, &pendulum), SGX_OK);
+    const char *names[] = {"num_envs", "num_steps", "num_minibatches", "total_timesteps", "agent_kwargs.activation"};
+    const char *values[] = {"4", "16", "4", "256", "tanh"};
+    sgx_policy *ppo = NULL, *again = NULL;
+    sgx_train_stats stats;
+    CHECK_STATUS(sgx_train("ppo", cartpole, names, values, 5, 7, &ppo, &stats), SGX_OK);
+    CHECK(ppo != NULL && stats.env_steps == 256 && stats.updates == 4 * 8 * 4 && stats.flops > 0 && stats.seconds > 0,
+          "stats %lld steps %lld updates", (long long)stats.env_steps, (long long)stats.updates);
+    CHECK(strcmp(sgx_policy_algorithm(ppo), "ppo") == 0 && strcmp(sgx_policy_env_id(ppo), "CartPole-v1") == 0, "ids");
+    CHECK(sgx_policy_obs_size(ppo) == 4 && sgx_policy_action_kind(ppo) == SGX_SPACE_DISCRETE &&
+          sgx_policy_num_actions(ppo) == 2, "policy spaces");
+    CHECK_STATUS(sgx_train("PPO", cartpole, names, values, 5, 7, &again, NULL), SGX_OK);
+
+    float obs[3 * 4] = {0.1f, 0, 0.2f, 0, -0.1f, 0, -0.2f, 0, 0, 0, 0, 0};
+    int32_t a1[3], a2[3];
+    uint32_t key[2] = {0, 1};
+    CHECK_STATUS(sgx_policy_act_discrete(ppo, 3, obs, 1, NULL, a1), SGX_OK);
+    CHECK_STATUS(sgx_policy_act_discrete(again, 3, obs, 1, NULL, a2), SGX_OK);
+    CHECK(memcmp(a1, a2, sizeof a1) == 0, "same seed, same actions");
+    CHECK_STATUS(sgx_policy_act_discrete(ppo, 3, obs, 0, key, a1), SGX_OK);
+    for (int i = 0; i < 3; i++) CHECK(a1[i] == 0 || a1[i] == 1, "action %d", a1[i]);
+
+    float returns[5], returns2[5];
+    int32_t lengths[5];
+    CHECK_STATUS(sgx_policy_evaluate(ppo, cartpole, 5, 3, 1, 0, returns, lengths), SGX_OK);
+    for (int i = 0; i < 5; i++) CHECK(returns[i] == (float)lengths[i] && lengths[i] >= 1 && lengths[i] <= 500,
+                                      "CartPole return %g = length %d", returns[i], lengths[i]);
+    CHECK_STATUS(sgx_policy_evaluate(ppo, cartpole, 5, 3, 1, 4, returns2, NULL), SGX_OK);
+    for (int i = 0; i < 5; i++) CHECK(returns2[i] <= 4, "max_steps 4: %g", returns2[i]);
+
+    const char *path = "/tmp/sgx_test_abi_policy.safetensors";
+    sgx_policy *loaded = NULL;
+    CHECK_STATUS(sgx_policy_save(ppo, path), SGX_OK);
+    CHECK_STATUS(sgx_policy_load(path, &loaded), SGX_OK);
+    CHECK_STATUS(sgx_policy_evaluate(loaded, cartpole, 5, 3, 1, 0, returns2, NULL), SGX_OK);
+    CHECK(memcmp(returns, returns2, sizeof returns) == 0, "loaded policy evaluates the same");
+
+    /* continuous: DDPG on Pendulum; its actions stay in the box */
+    const char *dn[] = {"total_timesteps", "fill_buffer", "batch_size"};
+    const char *dv[] = {"64", "16", "8"};
+    sgx_policy *ddpg = NULL;
+    CHECK_STATUS(sgx_train("ddpg", pendulum, dn, dv, 3, 0, &ddpg, NULL), SGX_OK);
+    float pobs[2 * 3] = {1, 0, 0, 0, 1, 5}, pact[2];
+    CHECK_STATUS(sgx_policy_act_continuous(ddpg, 2, pobs, 1, NULL, pact), SGX_OK);
+    CHECK(pact[0] >= -2 && pact[0] <= 2 && pact[1] >= -2 && pact[1] <= 2, "actions %g %g", pact[0], pact[1]);
+
+    /* errors */
+    sgx_policy *none = (sgx_policy *)1;
+    CHECK_STATUS(sgx_train("a2c", cartpole, NULL, NULL, 0, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("unknown algorithm 'a2c'");
+    CHECK(none == NULL, "out_policy cleared on failure");
+    const char *bad_name[] = {"learning_rat"}, *bad_value[] = {"-1"};
+    CHECK_STATUS(sgx_train("dqn", cartpole, bad_name, bad_value, 1, 0, &none, NULL), SGX_ERR_UNKNOWN_PARAMETER);
+    CHECK_ERROR_MENTIONS("learning_rate");
+    const char *lr[] = {"learning_rate"};
+    CHECK_STATUS(sgx_train("dqn", cartpole, lr, bad_value, 1, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("learning_rate");
+    const char *twice[] = {"gamma", "gamma"}, *tv[] = {"0.9", "0.8"};
+    CHECK_STATUS(sgx_train("dqn", cartpole, twice, tv, 2, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("twice");
+    CHECK_STATUS(sgx_train("dqn", pendulum, NULL, NULL, 0, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("continuous");
+    CHECK_STATUS(sgx_train("td3", cartpole, NULL, NULL, 0, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_train("ppo", NULL, NULL, NULL, 0, 0, &none, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_train("ppo", cartpole, NULL, NULL, 1, 0, &none, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_train("ppo", cartpole, NULL, NULL, -1, 0, &none, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_policy_evaluate(ppo, pendulum, 5, 0, 1, 0, returns, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("does not fit Pendulum-v1");
+    CHECK_STATUS(sgx_policy_evaluate(ppo, cartpole, 0, 0, 1, 0, returns, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_policy_evaluate(ppo, cartpole, 5, 0, 1, -3, returns, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_policy_evaluate(ppo, cartpole, 5, 0, 1, 0, NULL, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_policy_act_continuous(ppo, 3, obs, 1, NULL, pact), SGX_ERR_WRONG_ACTION_TYPE);
+    CHECK_STATUS(sgx_policy_act_discrete(ppo, 0, obs, 1, NULL, a1), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_policy_act_discrete(ppo, 3, obs, 0, NULL, a1), SGX_ERR_NULL_POINTER);
+    obs[5] = NAN;
+    CHECK_STATUS(sgx_policy_act_discrete(ppo, 3, obs, 1, NULL, a1), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("obs[5]");
+    CHECK_STATUS(sgx_policy_load("/nonexistent/policy.safetensors", &none), SGX_ERR_IO);
+    FILE *f = fopen(path, "wb");
+    fputs("not a safetensors file", f);
+    fclose(f);
+    CHECK_STATUS(sgx_policy_load(path, &none), SGX_ERR_FORMAT);
+    CHECK_STATUS(sgx_policy_save(NULL, path), SGX_ERR_NULL_POINTER);
+    CHECK(sgx_policy_algorithm(NULL) == NULL && sgx_policy_obs_size(NULL) == -1, "NULL policy queries");
+    remove(path);
+
+    sgx_policy_free(ppo);
+    sgx_policy_free(again);
+    sgx_policy_free(loaded);
+    sgx_policy_free(ddpg);
+    sgx_policy_free(NULL);
+    sgx_env_free(cartpole);
+    sgx_env_free(pendulum);
+}
+
 int main(void) {
     test_version();
     test_prng();
@@ -383,6 +483,7 @@ int main(void) {
     test_create_errors();
     test_threads();
     test_vec_env();
+    test_agents();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
