@@ -5,6 +5,8 @@ synthetic (Liesen et al. 2024), computed by a native Swift library.
     env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
     obs, state = env.reset(key, params)
     obs, state, reward, done, info = env.step(key, state, action, params)
+    policy = sgs.train("ppo", env, seed=0)            # PPO, DQN, SAC, DDPG, TD3, natively
+    returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50)
 
 When gymnax is installed, importing this package makes `gymnax.make` accept
 the "Synthetic-..." ids too, as the original synthetic-gymnax did.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 from . import _hooks, _native
 from ._native import CheckpointError, InvalidActionError, SyntheticGymnaxError, UnknownEnvironmentError
+from .agents import Policy, evaluate, train
 from .environment import Environment
 from .vector import VecEnv
 
 __all__ = [
-    "make", "registered_envs", "Environment", "VecEnv", "SyntheticGymnaxError", "UnknownEnvironmentError",
+    "make", "registered_envs", "Environment", "VecEnv", "train", "evaluate", "Policy",
+    "SyntheticGymnaxError", "UnknownEnvironmentError",
     "InvalidActionError", "CheckpointError", "__version__",
 ]
 

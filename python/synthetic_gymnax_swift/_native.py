@@ -80,6 +80,12 @@ _vp = ctypes.c_void_p
 _i32 = ctypes.c_int32
 
 
+class TrainStats(ctypes.Structure):
+    """`sgx_train_stats`."""
+    _fields_ = [("env_steps", ctypes.c_int64), ("updates", ctypes.c_int64), ("flops", ctypes.c_double),
+                ("seconds", ctypes.c_double)]
+
+
 def lib():
     """The loaded library, with every function's signature declared."""
     global _lib
@@ -132,6 +138,20 @@ def lib():
             "sgx_vec_env_reset": (_i32, [_vp, ctypes.c_int64, _f32p]),
             "sgx_vec_env_step_discrete": (_i32, [_vp, _i32p, _f32p, _f32p, _u8p, _u8p, _vp]),
             "sgx_vec_env_step_continuous": (_i32, [_vp, _f32p, _f32p, _f32p, _u8p, _u8p, _vp]),
+            # Agents (agents.py)
+            "sgx_train": (_i32, [ctypes.c_char_p, _vp, _vp, _vp, _i32, ctypes.c_int64, ctypes.POINTER(_vp),
+                                 ctypes.POINTER(TrainStats)]),
+            "sgx_policy_free": (None, [_vp]),
+            "sgx_policy_load": (_i32, [ctypes.c_char_p, ctypes.POINTER(_vp)]),
+            "sgx_policy_save": (_i32, [_vp, ctypes.c_char_p]),
+            "sgx_policy_algorithm": (ctypes.c_char_p, [_vp]),
+            "sgx_policy_env_id": (ctypes.c_char_p, [_vp]),
+            "sgx_policy_obs_size": (_i32, [_vp]),
+            "sgx_policy_action_kind": (_i32, [_vp]),
+            "sgx_policy_num_actions": (_i32, [_vp]),
+            "sgx_policy_act_discrete": (_i32, [_vp, _i32, _f32p, _i32, _vp, _i32p]),
+            "sgx_policy_act_continuous": (_i32, [_vp, _i32, _f32p, _i32, _vp, _f32p]),
+            "sgx_policy_evaluate": (_i32, [_vp, _vp, _i32, ctypes.c_int64, _i32, _i32, _f32p, _vp]),
         }
         for name, (restype, argtypes) in sig.items():
             fn = getattr(handle, name)
