@@ -23,13 +23,17 @@ let package = Package(
         // Command-line tool: random-policy rollouts (and, later, training).
         .executable(name: "sgx", targets: ["sgx"]),
     ],
+    dependencies: [
+        // YAML for the meta-training configs (MetaLearning/MetaConfig.swift).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
     targets: [
         // MuJoCo's C header (libmujoco-dev, 2.2.2) for the MuJoCo environments;
         // the library is opened at run time, not linked (MuJoCoLibrary.swift).
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo", providers: [.apt(["libmujoco-dev"])]),
         .target(
             name: "SyntheticGymnax",
-            dependencies: ["CMuJoCo"],
+            dependencies: ["CMuJoCo", .product(name: "Yams", package: "Yams")],
             exclude: ["Environments/MuJoCo/Models"],
             swiftSettings: [.unsafeFlags(coreFlags)]
         ),
