@@ -5,8 +5,8 @@
 #      fixtures, the C ABI's error handling, batching and determinism.
 #   2. The C test program, compiled with cc against include/ and linked to
 #      the release build of libsynthetic_gymnax.so.
-#   3. The fixtures are generated again with real JAX and gymnax 0.0.9 and
-#      must equal the committed ones.
+#   3. The fixtures are generated again with real JAX and gymnax 0.0.9 (and
+#      evosax 0.1.6 for the meta-learning one) and must equal the committed ones.
 #   4. The Python package's tests (pytest python/tests): the gymnax drop-in
 #      against gymnax 0.0.9, JAX transformations, the paper-checkpoint
 #      converter, synthetic environments against the original synthetic-gymnax.
@@ -27,6 +27,8 @@ if [ -z "${SGX_SKIP_PIP:-}" ]; then
     pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" pytest numpy
     # The original package, for its checkpoints and SynthEnv (its own dependencies are too old to resolve).
     pip_install --no-deps "synthetic-gymnax==0.0.1" "rejax==0.1.3"
+    # evosax 0.1.6, the paper's evolution strategies, for the meta-learning fixture.
+    pip_install --no-deps "evosax==0.1.6"
 fi
 
 echo "== swift test"
@@ -38,6 +40,7 @@ if ! swift test > "$log" 2>&1; then
     exit 1
 fi
 grep -E "bit-exact" "$log" || true
+grep -E "evosax parity" "$log" || true
 grep -E "Test run with" "$log" || true
 grep -E "Executed [0-9]+ tests" "$log" | tail -1
 
@@ -54,12 +57,24 @@ if python3 -c "import jax, gymnax" 2>/dev/null; then
     tmp=$(mktemp -d)
     python3 Tests/fixtures/generate.py "$tmp" > /dev/null 2>&1
     for f in Tests/SyntheticGymnaxTests/Fixtures/*.json; do
+        [ "$(basename "$f")" = evosax.json ] && continue  # checked below
         cmp -s "$f" "$tmp/$(basename "$f")" || { echo "fixture $(basename "$f") differs from real JAX output"; exit 1; }
     done
     echo "fixtures equal a fresh generation with jax $(python3 -c 'import jax; print(jax.__version__)')"
     rm -rf "$tmp"
 else
     echo "skipped: jax and gymnax==0.0.9 not importable"
+fi
+echo "== meta-learning fixture against real evosax 0.1.6"
+if python3 -c "import jax, optax, yaml, evosax" 2>/dev/null; then
+    tmp=$(mktemp -d)
+    python3 Tests/fixtures/generate_evosax.py "$tmp" > /dev/null 2>&1
+    cmp -s Tests/SyntheticGymnaxTests/Fixtures/evosax.json "$tmp/evosax.json" \
+        || { echo "fixture evosax.json differs from real evosax output"; exit 1; }
+    echo "evosax.json equals a fresh generation with evosax $(python3 -c 'import importlib.metadata as m; print(m.version("evosax"))')"
+    rm -rf "$tmp"
+else
+    echo "skipped: evosax==0.1.6 (or jax, optax, pyyaml) not importable"
 fi
 echo "== Python package (pytest)"
 (cd python && SGX_LIB="$build_dir/libsynthetic_gymnax.so" python3 -m pytest -q -p no:cacheprovider tests)
