@@ -118,4 +118,222 @@ final class EvolutionStrategyTests: XCTestCase {
     func testSNESMatchesEvosax() throws { try runFixtureCases(strategy: "SNES") }
 
     func testOpenESMatchesEvosax() throws { try runFixtureCases(strategy: "OpenES") }
+
+    // MARK: - Behaviour beyond the fixture
+
+    private func snes(popsize: Int = 8, dims: Int = 5, maximize: Bool = true) throws -> SNES {
+        try SNES(options: SNES.Options(popsize: popsize, numDims: dims, sigmaInit: 0.1,
+                                       fitnessShaping: FitnessShaping(maximize: maximize)),
+                 key: PRNGKey(seed: 0))
+    }
+
+    private func sphere(_ p: Population) -> [Float] {
+        p.members.map { m in -m.reduce(0) { $0 + ($1 - 0.3) * ($1 - 0.3) } }
+    }
+
+    func testAskIsDeterministicAndDependsOnTheKey() throws {
+        let s = try snes()
+        XCTAssertEqual(s.ask(key: PRNGKey(seed: 1)), s.ask(key: PRNGKey(seed: 1)))
+        XCTAssertNotEqual(s.ask(key: PRNGKey(seed: 1)), s.ask(key: PRNGKey(seed: 2)))
+        // ask does not change the state
+        let before = s
+        _ = s.ask(key: PRNGKey(seed: 3))
+        XCTAssertEqual(s, before)
+    }
+
+    func testAntitheticPairsMirrorTheMean() throws {
+        var o = try OpenES(options: OpenES.Options(popsize: 6, numDims: 3, sigmaInit: 0.2), key: PRNGKey(seed: 0))
+        try o.setMean([1, -2, 0.5])
+        let p = o.ask(key: PRNGKey(seed: 4))
+        for i in 0..<3 {
+            for j in 0..<3 {
+                let a = p.member(i)[j] - o.mean[j], b = p.member(i + 3)[j] - o.mean[j]
+                XCTAssertEqual(a, -b, accuracy: 1e-6)
+            }
+        }
+    }
+
+    func testBothStrategiesClimbASphere() throws {
+        var strategies: [AnyEvolutionStrategy] = [
+            .snes(try snes(popsize: 16, dims: 4)),
+            .openES(try OpenES(options: OpenES.Options(popsize: 16, numDims: 4, sigmaInit: 0.1,
+                                                       fitnessShaping: FitnessShaping(transform: .centeredRank, maximize: true)),
+                               key: PRNGKey(seed: 0))),
+        ]
+        for k in strategies.indices {
+            var key = PRNGKey(seed: 7)
+            for _ in 0..<60 {
+                let (next, ask) = key.split()
+                key = next
+                let p = strategies[k].ask(key: ask)
+                try strategies[k].tell(p, fitness: sphere(p))
+            }
+            for x in strategies[k].mean { XCTAssertEqual(x, 0.3, accuracy: 0.1, "\(strategies[k].name)") }
+            XCTAssertGreaterThan(strategies[k].bestFitness, -0.05)
+            XCTAssertEqual(strategies[k].generation, 60)
+        }
+    }
+
+    func testBestMemberTracksTheRawFitnessInEitherDirection() throws {
+        for maximize in [true, false] {
+            var s = try snes(popsize: 4, dims: 2, maximize: maximize)
+            let p = try Population(members: [[0, 0], [1, 1], [2, 2], [3, 3]])
+            try s.tell(p, fitness: [1, 5, -2, 5])
+            XCTAssertEqual(s.bestFitness, maximize ? 5 : -2)
+            XCTAssertEqual(s.bestMember, maximize ? [1, 1] : [2, 2])  // first of equal fitness
+            try s.tell(p, fitness: [0, 0, 0, 0])  // no improvement: kept
+            XCTAssertEqual(s.bestFitness, maximize ? 5 : -2)
+            XCTAssertEqual(s.bestMember, maximize ? [1, 1] : [2, 2])
+        }
+    }
+
+    func testSaveAndResumeContinuesBitForBit() throws {
+        let kinds: [AnyEvolutionStrategy] = [
+            .snes(try snes()),
+            .openES(try OpenES(options: OpenES.Options(popsize: 8, numDims: 5, optimizer: .adan), key: PRNGKey(seed: 1))),
+        ]
+        for start in kinds {
+            var a = start
+            for g in 0..<3 {
+                let p = a.ask(key: PRNGKey(seed: Int64(g)))
+                try a.tell(p, fitness: sphere(p))
+            }
+            let data = try JSONEncoder().encode(a)
+            var b = try JSONDecoder().decode(AnyEvolutionStrategy.self, from: data)
+            XCTAssertEqual(a, b, "\(a.name): the decoded state equals the saved one")
+            for g in 3..<6 {
+                let pa = a.ask(key: PRNGKey(seed: Int64(g))), pb = b.ask(key: PRNGKey(seed: Int64(g)))
+                XCTAssertEqual(pa, pb)
+                try a.tell(pa, fitness: sphere(pa))
+                try b.tell(pb, fitness: sphere(pb))
+            }
+            XCTAssertEqual(a.mean.map(\.bitPattern), b.mean.map(\.bitPattern))
+            XCTAssertEqual(a.sigma.map(\.bitPattern), b.sigma.map(\.bitPattern))
+        }
+    }
+
+    func testFloatsSurviveJSON() throws {
+        // Saved states are JSON: every float32 must come back bit for bit.
+        var key = PRNGKey(seed: 11)
+        var values = key.normal(count: 20_000).map { $0 * 0.05 }
+        values += [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 1e-30, 0, -0.0]
+        key = key.split().0
+        let back = try JSONDecoder().decode([Float].self, from: try JSONEncoder().encode(values))
+        XCTAssertEqual(back.map(\.bitPattern), values.map(\.bitPattern))
+    }
+
+    func testResumeRejectsAStateThatDoesNotFitItsOptions() throws {
+        let s = try snes()
+        var state = s.state
+        state.mean = [1, 2]
+        XCTAssertThrowsError(try SNES(options: s.options, state: state)) { error in
+            XCTAssertEqual(error as? EvolutionStrategyError, .wrongLength(name: "mean", expected: 5, got: 2))
+        }
+        state = s.state
+        state.sigma[0] = 0
+        XCTAssertThrowsError(try SNES(options: s.options, state: state))
+        // through Codable too
+        var json = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
+        json = json.replacingOccurrences(of: "\"popsize\":8", with: "\"popsize\":9")
+        XCTAssertThrowsError(try JSONDecoder().decode(SNES.self, from: Data(json.utf8)))
+    }
+
+    func testInvalidOptionsAreErrorsNamingTheOption() {
+        func name(_ body: () throws -> Void) -> String? {
+            do { try body(); return nil } catch let EvolutionStrategyError.invalidOption(name, _) { return name } catch { return "\(error)" }
+        }
+        let key = PRNGKey(seed: 0)
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 1, numDims: 3), key: key) }, "popsize")
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 4, numDims: 0), key: key) }, "num_dims")
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 4, numDims: 3, sigmaInit: 0), key: key) }, "sigma_init")
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 4, numDims: 3, sigmaInit: -1), key: key) }, "sigma_init")
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 4, numDims: 3, sigmaInit: .nan), key: key) }, "sigma_init")
+        XCTAssertEqual(name { _ = try SNES(options: .init(popsize: 4, numDims: 3, temperature: -1), key: key) }, "temperature")
+        XCTAssertEqual(name { _ = try OpenES(options: .init(popsize: 5, numDims: 3), key: key) }, "popsize")
+        XCTAssertNil(name { _ = try OpenES(options: .init(popsize: 5, numDims: 3, antitheticSampling: false), key: key) })
+        XCTAssertEqual(name { _ = try OpenES(options: .init(popsize: 4, numDims: 3, sigmaInit: 0), key: key) }, "sigma_init")
+        var o = OpenES.Options(popsize: 4, numDims: 3)
+        o.beta1 = 1
+        XCTAssertEqual(name { _ = try OpenES(options: o, key: key) }, "beta_1")
+        var w = SNES.Options(popsize: 4, numDims: 3)
+        w.fitnessShaping.weightDecay = -1
+        XCTAssertEqual(name { _ = try SNES(options: w, key: key) }, "w_decay")
+        w = SNES.Options(popsize: 4, numDims: 3)
+        w.meanDecay = 1
+        XCTAssertEqual(name { _ = try SNES(options: w, key: key) }, "mean_decay")
+    }
+
+    func testKeywordsAreCheckedAndNamed() {
+        func name(_ kw: [String: String], _ strategy: String = "SNES") -> String? {
+            let scalars = kw.mapValues { ConfigScalar(yaml: $0) }
+            do {
+                _ = try AnyEvolutionStrategy(name: strategy, numDims: 3, parameters: scalars, maximize: true, key: PRNGKey(seed: 0))
+                return nil
+            } catch let EvolutionStrategyError.invalidOption(name, _) { return name } catch { return "\(error)" }
+        }
+        XCTAssertNil(name(["popsize": "128", "sigma_init": "0.05", "temperature": "0"]))
+        XCTAssertNil(name(["popsize": "16", "opt_name": "clipup", "centered_rank": "true"], "OpenES"))
+        XCTAssertEqual(name(["popsize": "16", "sigma": "0.1"]), "strategy_params.sigma")
+        XCTAssertEqual(name(["sigma_init": "0.1"]), "strategy_params.popsize")
+        XCTAssertEqual(name(["popsize": "16.5"]), "strategy_params.popsize")
+        XCTAssertEqual(name(["popsize": "16", "sigma_init": "big"]), "strategy_params.sigma_init")
+        XCTAssertEqual(name(["popsize": "16", "maximize": "true"]), "strategy_params.maximize")
+        XCTAssertEqual(name(["popsize": "16", "z_score": "true", "centered_rank": "true"]), "strategy_params.centered_rank")
+        XCTAssertEqual(name(["popsize": "16", "fitness_trafo": "rank"]), "strategy_params.fitness_trafo")
+        XCTAssertEqual(name(["popsize": "16", "opt_name": "lion"], "OpenES"), "strategy_params.opt_name")
+        XCTAssertEqual(name(["popsize": "15"], "OpenES"), "popsize")
+        XCTAssertThrowsError(try AnyEvolutionStrategy(name: "CMA_ES", numDims: 3, parameters: [:], maximize: true,
+                                                      key: PRNGKey(seed: 0))) { error in
+            XCTAssertEqual(error as? EvolutionStrategyError, .unknownStrategy(name: "CMA_ES"))
+        }
+    }
+
+    func testTellRejectsBadInputWithoutChangingTheState() throws {
+        var s = try snes(popsize: 4, dims: 2)
+        let before = s
+        let p = s.ask(key: PRNGKey(seed: 1))
+        XCTAssertThrowsError(try s.tell(p, fitness: [1, 2, 3])) {
+            XCTAssertEqual($0 as? EvolutionStrategyError, .wrongFitnessCount(expected: 4, got: 3))
+        }
+        XCTAssertThrowsError(try s.tell(p, fitness: [1, .nan, 3, 4])) {
+            guard case let .nonFiniteFitness(index, value)? = $0 as? EvolutionStrategyError else { return XCTFail("\($0)") }
+            XCTAssertEqual(index, 1)
+            XCTAssertTrue(value.isNaN)
+        }
+        XCTAssertThrowsError(try s.tell(p, fitness: [1, 2, -.infinity, 4]))
+        let wrong = try Population(size: 3, dimensions: 2, values: [0, 0, 0, 0, 0, 0])
+        XCTAssertThrowsError(try s.tell(wrong, fitness: [1, 2, 3, 4])) {
+            guard case .wrongPopulationShape? = $0 as? EvolutionStrategyError else { return XCTFail("\($0)") }
+        }
+        var bad = p
+        bad.values[3] = .infinity
+        XCTAssertThrowsError(try s.tell(bad, fitness: [1, 2, 3, 4])) {
+            XCTAssertEqual($0 as? EvolutionStrategyError, .nonFiniteParameter(name: "population", index: 3))
+        }
+        XCTAssertThrowsError(try s.setMean([1])) {
+            XCTAssertEqual($0 as? EvolutionStrategyError, .wrongLength(name: "mean", expected: 2, got: 1))
+        }
+        XCTAssertThrowsError(try s.setMean([1, .nan]))
+        XCTAssertEqual(s, before)
+        XCTAssertThrowsError(try Population(size: 2, dimensions: 2, values: [1, 2, 3]))
+        XCTAssertThrowsError(try Population(members: [[1, 2], [3]]))
+        XCTAssertNotNil(EvolutionStrategyError.nonFiniteFitness(index: 1, value: .nan).description.range(of: "fitness[1]"))
+    }
+
+    func testFitnessShapingTransforms() throws {
+        let p = try Population(members: [[1, 1], [0, 0], [2, 0], [0, 3]])
+        let f: [Float] = [3, 1, 4, 1]
+        let ranks = FitnessShaping(transform: .centeredRank).apply(population: p, fitness: f)
+        let expected: [Float] = [Float(2.0 / 3 - 0.5), -0.5, 0.5, Float(1.0 / 3 - 0.5)]  // ties ranked by position
+        for (a, e) in zip(ranks, expected) { XCTAssertEqual(a, e, accuracy: 1e-6) }
+        XCTAssertEqual(FitnessShaping(maximize: true).apply(population: p, fitness: f), [-3, -1, -4, -1])
+        let z = FitnessShaping(transform: .zScore).apply(population: p, fitness: f)
+        XCTAssertEqual(z.reduce(0, +), 0, accuracy: 1e-5)
+        let r = FitnessShaping(transform: .normRange).apply(population: p, fitness: f)
+        XCTAssertEqual(r.min()!, -1, accuracy: 1e-6)
+        XCTAssertEqual(r.max()!, 1, accuracy: 1e-6)
+        let w = FitnessShaping(weightDecay: 0.5).apply(population: p, fitness: f)
+        XCTAssertEqual(w, [3 + 0.5, 1, 4 + 1, 1 + 0.5 * 4.5])
+    }
 }
+

@@ -46,6 +46,15 @@ public struct Population: Sendable, Equatable, Codable {
         try self.init(size: members.count, dimensions: d, values: members.flatMap { $0 })
     }
 
+    private enum CodingKeys: String, CodingKey { case size, dimensions, values }
+
+    /// Decodes and checks the shape, as `init(size:dimensions:values:)`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(size: try c.decode(Int.self, forKey: .size), dimensions: try c.decode(Int.self, forKey: .dimensions),
+                      values: try c.decode([Float].self, forKey: .values))
+    }
+
     /// Member `i` (a copy).
     public func member(_ i: Int) -> [Float] {
         Array(values[i * dimensions ..< (i + 1) * dimensions])
