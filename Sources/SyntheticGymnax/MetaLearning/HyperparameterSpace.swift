@@ -225,7 +225,9 @@ public struct EvalSchedule: Sendable, Equatable {
         guard transitionSteps > 0 else { return Float(initValue) }
         let begin = Swift.max(transitionBegin, 0)
         let count = Swift.min(Swift.max(generation - begin, 0), transitionSteps)
-        let frac = 1 - Float(count) / Float(transitionSteps)
+        // As XLA compiles it: the division by a constant becomes a
+        // multiplication by its reciprocal, and both steps fused multiply-adds.
+        let frac = Float(1).addingProduct(-Float(count), 1 / Float(transitionSteps))
         let shaped: Float
         if power == 1 {
             shaped = frac
@@ -234,7 +236,7 @@ public struct EvalSchedule: Sendable, Equatable {
         } else {
             shaped = powf(frac, Float(power))
         }
-        return Float(initValue - endValue) * shaped + Float(endValue)
+        return Float(endValue).addingProduct(shaped, Float(initValue - endValue))
     }
 
     /// The number of evaluation steps in `generation` (0-based):

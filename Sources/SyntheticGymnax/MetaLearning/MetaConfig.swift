@@ -212,6 +212,12 @@ public struct MetaSettings: Sendable, Equatable {
 
     public static let keys = ["num_generations", "num_rollouts", "num_rollouts_mean", "mean_eval_freq", "multi_algo_mode"]
 
+    public init(numGenerations: Int, numRollouts: Int = 1, numRolloutsMean: Int = 1, meanEvalFreq: Int = 1,
+                multiAlgoMode: String? = nil) {
+        (self.numGenerations, self.numRollouts, self.numRolloutsMean) = (numGenerations, numRollouts, numRolloutsMean)
+        (self.meanEvalFreq, self.multiAlgoMode) = (meanEvalFreq, multiAlgoMode)
+    }
+
     init(_ value: ConfigValue) throws {
         var f = try Fields(value, path: "meta_config")
         f.rejectUnknown(Self.keys)
