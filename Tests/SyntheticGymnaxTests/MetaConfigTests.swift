@@ -93,6 +93,8 @@ final class MetaConfigTests: XCTestCase {
         XCTAssertEqual(c.metaConfig.meanEvalFreq, 1)
         XCTAssertEqual(c.synthEnvKwargs.activation, .relu)  // upstream SynthEnvMLP's default
         XCTAssertEqual(c.algorithm(forGeneration: 7), "ppo")
+        XCTAssertEqual(c.initialKeys.strategy, PRNGKey(seed: 0).split(2)[1])  // rng, rng_init = split(PRNGKey(seed_id))
+        XCTAssertEqual(c.initialKeys.loop, PRNGKey(seed: 0).split(2)[0])
         let s = try c.makeStrategy(numDims: 4, key: PRNGKey(seed: 0))
         guard case let .snes(snes) = s else { return XCTFail("expected SNES") }
         XCTAssertTrue(snes.options.fitnessShaping.maximize)

@@ -167,10 +167,17 @@ public struct MetaConfig: Sendable, Equatable {
     /// The real environment's id in this project (`hopper`, `CartPole-v1`).
     public var realEnvironmentID: String { Self.realEnvironmentID(envName) }
 
-    /// The algorithms trained in generation `generation` (0-based): upstream's
-    /// `get_algos` takes them in turn, one per generation, in the order of
-    /// `inner_config`'s algorithms as upstream builds its rollouts, i.e. the
-    /// order of `inner_loop_algorithm`.
+    /// Upstream's first split of `PRNGKey(seed_id)`: `rng, rng_init =
+    /// split(rng)`; `strategy` initialises the ES, `loop` is split on each
+    /// generation (`rng, rng_ask, rng_eval = split(rng, 3)`).
+    public var initialKeys: (loop: PRNGKey, strategy: PRNGKey) {
+        let (loop, strategy) = PRNGKey(seed: Int64(seedID)).split()
+        return (loop, strategy)
+    }
+
+    /// The algorithm trained in generation `generation` (0-based): upstream's
+    /// `get_algos` takes the algorithms of `inner_loop_algorithm` in turn,
+    /// one per generation.
     public func algorithm(forGeneration generation: Int) -> String {
         innerLoopAlgorithms[generation % innerLoopAlgorithms.count]
     }
