@@ -213,6 +213,13 @@ final class MetaConfigTests: XCTestCase {
         yaml = variant("eval_config", "eval_config: {num_eval_envs: 4, schedule_fn: constant_schedule, value: 321}")
         c = try MetaConfig(yaml: yaml)
         XCTAssertEqual(c.evalConfig.evaluationSteps(generation: 99), 321)
+        // YAML types: a quoted number is a string, 1e-4 a float, yes a bool.
+        let v = try ConfigValue.parse(yaml: "a: '0.01'\nb: 1e-4\nc: yes\nd: ~")
+        XCTAssertEqual(v["a"], .scalar(ConfigScalar(kind: .string, text: "0.01")))
+        XCTAssertEqual(v["b"], .scalar(ConfigScalar(kind: .float, text: "1e-4")))
+        XCTAssertEqual(v["c"], .scalar(ConfigScalar(kind: .bool, text: "yes")))
+        XCTAssertEqual(v["d"], .scalar(ConfigScalar(kind: .null, text: "~")))
+        XCTAssertEqual(ConfigScalar(yaml: "1_000").number, 1000)
         yaml = variant("env_name", "env_name: brax/halfcheetah")
         XCTAssertEqual(try MetaConfig(yaml: yaml).realEnvironmentID, "halfcheetah")
     }
