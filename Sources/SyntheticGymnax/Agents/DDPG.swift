@@ -85,6 +85,13 @@ public enum DDPG {
 
     /// Trains on `env` (continuous actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
+        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// Trains from a JAX key, as rejax's `train(config, rng)`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         guard case .box(let box) = env.actionSpace else {
             throw AgentError.unsupportedEnvironment("DDPG needs continuous actions; \(env.name) has discrete ones")
@@ -93,7 +100,7 @@ public enum DDPG {
 
         // Keys as rejax 0.0.1's initialize_train_state; the agent's two
         // modules take the init key's halves.
-        var rng = PRNGKey(seed: seed)
+        var rng = key
         let (actorKey, criticKey) = rng.splitOff().split()
         let resetKey = rng.splitOff()
 
@@ -171,7 +178,7 @@ public enum DDPG {
         let policy = Policy(
             algorithm: "ddpg", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
             head: .deterministic, actionSpace: env.actionSpace, observationNormalization: collector.rms,
-            notes: c.notes(seed: seed))
+            notes: c.notes(key: key))
         return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
                               multiplyAdds: [actor, critic, actorTarget, criticTarget].reduce(0) { $0 + $1.multiplyAdds })
     }

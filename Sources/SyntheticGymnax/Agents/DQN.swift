@@ -104,6 +104,13 @@ public enum DQN {
 
     /// Trains on `env` (discrete actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
+        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// Trains from a JAX key, as rejax's `train(config, rng)`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         guard case .discrete(let n) = env.actionSpace else {
             throw AgentError.unsupportedEnvironment("DQN needs discrete actions; \(env.name) has continuous ones")
@@ -113,7 +120,7 @@ public enum DQN {
         let (obsSize, B) = (env.observationSize, c.batchSize)
 
         // Keys as rejax 0.0.1's initialize_train_state.
-        var rng = PRNGKey(seed: seed)
+        var rng = key
         let networkKey = rng.splitOff()
         let resetKey = rng.splitOff()
 
@@ -184,7 +191,7 @@ public enum DQN {
         let policy = Policy(
             algorithm: "dqn", environmentID: env.name, shape: q.shape, parameters: q.parameters,
             head: dueling ? .duelingQValues : .qValues, actionSpace: env.actionSpace,
-            observationNormalization: collector.rms, notes: c.notes(seed: seed))
+            observationNormalization: collector.rms, notes: c.notes(key: key))
         return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
                               multiplyAdds: q.multiplyAdds + target.multiplyAdds)
     }

@@ -140,6 +140,13 @@ public enum PPO {
 
     /// Trains on `env` (batched, auto-reset) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> Result {
+        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// Trains from a JAX key, as rejax's `train(config, rng)`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> Result {
         try c.validate()
         let discrete = env.actionSpace.isDiscrete
         let box: BoxSpace? = { if case .box(let b) = env.actionSpace { return b } else { return nil } }()
@@ -151,7 +158,7 @@ public enum PPO {
 
         // Keys as rejax's init_state: `rng, sub = split(rng)` per registered
         // init, in name order (base rng, environments, networks).
-        var initRNG = PRNGKey(seed: seed)
+        var initRNG = key
         var rng = splitOff(&initRNG)
         let envKey = splitOff(&initRNG).split(index: 1)
         let networkKey = splitOff(&initRNG)
@@ -310,7 +317,7 @@ public enum PPO {
             algorithm: "ppo", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
             head: discrete ? .categorical : .gaussian, actionSpace: env.actionSpace,
             observationNormalization: c.normalizeObservations ? obsRMS : nil,
-            notes: c.notes(seed: seed))
+            notes: c.notes(key: key))
         return Result(policy: policy, critic: critic.parameters, environmentSteps: c.iterations * batchSize,
                       updates: updates, multiplyAdds: actor.multiplyAdds + critic.multiplyAdds)
     }

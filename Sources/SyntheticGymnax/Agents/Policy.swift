@@ -130,12 +130,18 @@ public struct Policy: Sendable, Equatable {
     /// `evaluate`, with the episodes' lengths.
     public func evaluateEpisodes(on env: AnyEnvironment, episodes: Int, seed: Int64 = 0, deterministic: Bool = true,
                                  maxSteps: Int? = nil) throws -> (returns: [Float], lengths: [Int32]) {
+        try evaluateEpisodes(on: env, episodes: episodes, key: PRNGKey(seed: seed), deterministic: deterministic,
+                             maxSteps: maxSteps)
+    }
+
+    /// `evaluateEpisodes` from a JAX key (split into the episodes' keys).
+    public func evaluateEpisodes(on env: AnyEnvironment, episodes: Int, key root: PRNGKey, deterministic: Bool = true,
+                                 maxSteps: Int? = nil) throws -> (returns: [Float], lengths: [Int32]) {
         guard episodes >= 1 else { throw AgentError.invalidArgument("episodes must be at least 1, got \(episodes)") }
         if let maxSteps, maxSteps < 1 { throw AgentError.invalidArgument("maxSteps must be at least 1, got \(maxSteps)") }
         try checkFits(env)
         let actor = makeActor()
         let batch = EnvironmentBatch(env, count: episodes)
-        let root = PRNGKey(seed: seed)
         var rng = [PRNGKey](), slotEpisode = Array(0..<episodes)
         var resetKeys = [UInt32](repeating: 0, count: 2 * episodes)
         for e in 0..<episodes {

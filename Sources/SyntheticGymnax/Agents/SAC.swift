@@ -97,6 +97,13 @@ public enum SAC {
 
     /// Trains on `env` from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
+        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// Trains from a JAX key, as rejax's `train(config, rng)`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         let discrete = env.actionSpace.isDiscrete
         let box: BoxSpace? = { if case .box(let b) = env.actionSpace { return b } else { return nil } }()
@@ -106,7 +113,7 @@ public enum SAC {
         let targetEntropy = discrete ? c.targetEntropyRatio * logf(Float(d)) : -Float(d)
 
         // Keys as rejax 0.0.1's initialize_train_state.
-        let initKeys = PRNGKey(seed: seed).split(3)
+        let initKeys = key.split(3)
         var rng = initKeys[0]
         let criticKeys = initKeys[2].split(2)
         let resetKey = rng.splitOff()
@@ -260,7 +267,7 @@ public enum SAC {
             algorithm: "sac", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
             head: discrete ? .categorical : .squashedGaussian, actionSpace: env.actionSpace,
             observationNormalization: collector.rms,
-            notes: c.notes(seed: seed).merging(["log_alpha": "\(logAlpha)"]) { a, _ in a })
+            notes: c.notes(key: key).merging(["log_alpha": "\(logAlpha)"]) { a, _ in a })
         return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
                               multiplyAdds: ([actor] + critics + targets).reduce(0) { $0 + $1.multiplyAdds })
     }

@@ -101,6 +101,13 @@ public enum TD3 {
 
     /// Trains on `env` (continuous actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
+        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// Trains from a JAX key, as rejax's `train(config, rng)`.
+    public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         guard case .box(let box) = env.actionSpace else {
             throw AgentError.unsupportedEnvironment("TD3 needs continuous actions; \(env.name) has discrete ones")
@@ -108,7 +115,7 @@ public enum TD3 {
         let (obsSize, d, B) = (env.observationSize, box.size, c.batchSize)
 
         // Keys as rejax 0.0.1's initialize_train_state.
-        let initKeys = PRNGKey(seed: seed).split(3)
+        let initKeys = key.split(3)
         var rng = initKeys[0]
         let criticKeys = initKeys[1].split(2)
         let resetKey = rng.splitOff()
@@ -206,7 +213,7 @@ public enum TD3 {
         let policy = Policy(
             algorithm: "td3", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
             head: .deterministic, actionSpace: env.actionSpace, observationNormalization: collector.rms,
-            notes: c.notes(seed: seed))
+            notes: c.notes(key: key))
         return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
                               multiplyAdds: ([actor, actorTarget] + critics + criticTargets).reduce(0) { $0 + $1.multiplyAdds })
     }

@@ -66,19 +66,28 @@ public enum Agents {
     /// problem. The same arguments give the same policy bit for bit.
     public static func train(_ algorithm: Algorithm, on env: AnyEnvironment, hyperparameters: [String: String] = [:],
                              seed: Int64 = 0) throws -> TrainingResult {
+        var result = try train(algorithm, on: env, hyperparameters: hyperparameters, key: PRNGKey(seed: seed))
+        result.policy.notes["seed"] = "\(seed)"
+        return result
+    }
+
+    /// `train` from a JAX key (rejax's `train(config, rng)`), as the
+    /// meta-learner draws one per inner-loop run.
+    public static func train(_ algorithm: Algorithm, on env: AnyEnvironment, hyperparameters: [String: String] = [:],
+                             key: PRNGKey) throws -> TrainingResult {
         guard algorithm.supports(env.actionSpace) else {
             throw AgentError.unsupportedEnvironment(
                 "\(algorithm.rawValue.uppercased()) cannot train on \(env.name): its actions are \(env.actionSpace.isDiscrete ? "discrete" : "continuous")")
         }
         switch algorithm {
         case .ppo:
-            let r = try PPO.train(on: env, configuration: try PPO.Configuration(hyperparameters), seed: seed)
+            let r = try PPO.train(on: env, configuration: try PPO.Configuration(hyperparameters), key: key)
             return TrainingResult(policy: r.policy, environmentSteps: r.environmentSteps, updates: r.updates,
                                   multiplyAdds: r.multiplyAdds)
-        case .dqn: return try DQN.train(on: env, configuration: try DQN.Configuration(hyperparameters), seed: seed)
-        case .sac: return try SAC.train(on: env, configuration: try SAC.Configuration(hyperparameters), seed: seed)
-        case .ddpg: return try DDPG.train(on: env, configuration: try DDPG.Configuration(hyperparameters), seed: seed)
-        case .td3: return try TD3.train(on: env, configuration: try TD3.Configuration(hyperparameters), seed: seed)
+        case .dqn: return try DQN.train(on: env, configuration: try DQN.Configuration(hyperparameters), key: key)
+        case .sac: return try SAC.train(on: env, configuration: try SAC.Configuration(hyperparameters), key: key)
+        case .ddpg: return try DDPG.train(on: env, configuration: try DDPG.Configuration(hyperparameters), key: key)
+        case .td3: return try TD3.train(on: env, configuration: try TD3.Configuration(hyperparameters), key: key)
         }
     }
 
@@ -90,9 +99,9 @@ public enum Agents {
 }
 
 extension AgentConfiguration {
-    /// The notes saved with a trained policy: the seed and every
+    /// The notes saved with a trained policy: the key and every
     /// hyperparameter as "hp.<name>".
-    func notes(seed: Int64) -> [String: String] {
-        dictionary.reduce(into: ["seed": "\(seed)"]) { $0["hp." + $1.key] = $1.value }
+    func notes(key: PRNGKey) -> [String: String] {
+        dictionary.reduce(into: ["key": "\(key.k0),\(key.k1)"]) { $0["hp." + $1.key] = $1.value }
     }
 }
