@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project; the README's test command.
 #
-#   1. Swift tests (swift test): PRNG and environments against JAX/gymnax
-#      fixtures, the C ABI's error handling, batching and determinism.
+#   1. Swift tests (swift test, optimised): PRNG and environments against
+#      JAX/gymnax fixtures, the C ABI's error handling, batching and
+#      determinism, agents (gradients, learning), evolution strategies.
 #   2. The C test program, compiled with cc against include/ and linked to
 #      the release build of libsynthetic_gymnax.so.
 #   3. The fixtures are generated again with real JAX and gymnax 0.0.9 (and
@@ -31,9 +32,10 @@ if [ -z "${SGX_SKIP_PIP:-}" ]; then
     pip_install --no-deps "evosax==0.1.6"
 fi
 
-echo "== swift test"
+echo "== swift test (optimised, with testing enabled: the agents' tests train networks)"
 log=$(mktemp)
-if ! swift test > "$log" 2>&1; then
+test_flags=(-c release -Xswiftc -enable-testing --scratch-path .build-tests)
+if ! { swift build "${test_flags[@]}" --build-tests && swift test "${test_flags[@]}" --skip-build; } > "$log" 2>&1; then
     grep -E "error|failed" "$log" | head -40
     tail -5 "$log"
     echo "swift test failed"
