@@ -30,7 +30,7 @@ public let availableCores: Int = {
 public func parallelChunks(count: Int, minimumPerChunk: Int = 256, granularity: Int = 1,
                            _ body: (Range<Int>) -> Void) {
     let chunks = min(availableCores, count / minimumPerChunk)
-    if chunks <= 1 {
+    if chunks <= 1 || SerialExecution.isActive {
         body(0..<count)
         return
     }
@@ -41,6 +41,29 @@ public func parallelChunks(count: Int, minimumPerChunk: Int = 256, granularity: 
         if !WorkerPool.shared.run(chunks: chunks, chunk) {
             DispatchQueue.concurrentPerform(iterations: chunks, execute: chunk)
         }
+    }
+}
+
+/// Batched work on the calling thread only, for callers that parallelise at
+/// a coarser grain (the meta-learner trains one agent per thread): inside
+/// `SerialExecution.run`, `parallelChunks` never hands work to other
+/// threads. Per thread; nests.
+public enum SerialExecution {
+    @usableFromInline static let depthKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether the calling thread is inside `run`.
+    @inlinable public static var isActive: Bool { pthread_getspecific(depthKey) != nil }
+
+    /// Runs `body` with batched work kept on this thread.
+    public static func run<T>(_ body: () throws -> T) rethrows -> T {
+        let outer = pthread_getspecific(depthKey)
+        pthread_setspecific(depthKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(depthKey, outer) }
+        return try body()
     }
 }
 

@@ -1,0 +1,358 @@
+import Foundation
+
+/// The meta-training loop of the paper (upstream `examples/metalearn_synthenv.py`):
+///
+///   for each generation g:
+///     1. rng, rng_ask, rng_eval = split(rng, 3); the strategy asks for a
+///        population of synthetic-environment parameter vectors;
+///     2. every member trains the generation's inner-loop algorithm (the
+///        config's algorithms in turn, one per generation) num_rollouts
+///        times with hyperparameters sampled from its lists (the same
+///        rollout keys split(rng_eval, num_rollouts) for every member, as
+///        upstream), each run evaluated on the real environment for
+///        num_eval_envs episodes of eval_config's length; a member's fitness
+///        is its runs' mean return;
+///     3. the strategy is told the fitness;
+///     4. every mean_eval_freq generations (and after the last) the search
+///        mean is evaluated with num_rollouts_mean runs of every algorithm
+///        (keys split(rng_mean, num_rollouts_mean), rng, rng_mean = split(rng));
+///     5. the generation is logged and saved.
+///
+/// The search starts from freshly initialised networks
+/// (`SyntheticParameters.initialVector`), as upstream starts from
+/// `SynthEnv.default_params`. Members run in parallel on `workers` threads,
+/// one inner-loop run per thread; the results do not depend on `workers`.
+///
+/// Files in the output directory, all rewritten after every generation
+/// (each through a temporary file and a rename, so a kill loses at most the
+/// generation in progress):
+/// - `state.json`: the strategy, the key, the generation, the log, the
+///   config's text; a new `MetaTrainer` on the same directory resumes from it;
+/// - `log.csv`: one row per generation (upstream's columns);
+/// - `mean.safetensors`: the search mean (upstream's `model.pkl`);
+///   `best_member.safetensors`: the fittest member so far;
+///   `best_mean.safetensors`: the search mean with the best evaluated
+///   fitness so far (the natural checkpoint to ship).
+public final class MetaTrainer {
+    public let config: MetaConfig
+    public let directory: URL
+    public let workers: Int
+    public let parameters: SyntheticParameters
+    private let algorithms: [Algorithm]
+    private let loops: [Algorithm: InnerLoop]
+    private var state: State
+    private var realEnvironments: [Int: AnyEnvironment] = [:]
+
+    /// Statistics of one algorithm's runs in a generation.
+    public struct AlgorithmStats: Codable, Sendable, Equatable {
+        public var finalReturn: Float
+        public var finalLength: Float
+        public var failedRuns: Int
+    }
+
+    /// One generation's row of the log.
+    public struct GenerationRecord: Codable, Sendable, Equatable {
+        /// 1-based (upstream's `num_gens`).
+        public var generation: Int
+        public var seconds: Double
+        /// Evaluation episode length this generation (eval_config's schedule).
+        public var evaluationSteps: Int
+        public var bestFitness: Float
+        public var populationFitness: Float
+        public var populationFitnessStd: Float
+        /// The generation's algorithm(s): mean return and length over the population's runs.
+        public var algorithms: [String: AlgorithmStats]
+        /// The search mean's evaluation, when made this generation.
+        public var meanFitness: Float?
+        public var meanFitnessStd: Float?
+        public var meanAlgorithms: [String: AlgorithmStats]?
+    }
+
+    /// What `run` reports while it works.
+    public struct Progress: Sendable {
+        /// 0-based generation in progress, and the last one to run.
+        public var generation: Int
+        public var generations: Int
+        /// "population" or "mean".
+        public var phase: String
+        public var runsDone: Int
+        public var runsTotal: Int
+        /// Set when a generation has just completed.
+        public var record: GenerationRecord?
+    }
+
+    struct State: Codable {
+        var format = MetaTrainer.stateFormat
+        var configText: String
+        var generation: Int
+        var key: [UInt32]
+        var strategy: AnyEvolutionStrategy
+        var log: [GenerationRecord]
+        var bestMeanFitness: Float?
+    }
+
+    static let stateFormat = "synthetic-gymnax-swift meta-training 1"
+
+    /// A trainer for `config` (its YAML `configText`, kept to recognise the
+    /// run on resume) writing to `directory`. If the directory holds the
+    /// state of a run of the same config, that run resumes; a state of
+    /// another config is an error.
+    public init(config: MetaConfig, configText: String, directory: String, workers: Int = availableCores) throws {
+        self.config = config
+        self.directory = URL(fileURLWithPath: directory, isDirectory: true)
+        self.workers = Swift.max(1, workers)
+        parameters = try SyntheticParameters(configuration: try config.syntheticConfiguration())
+        algorithms = try config.innerLoopAlgorithms.map { try Algorithm(name: $0) }
+        var loops: [Algorithm: InnerLoop] = [:]
+        for a in algorithms {
+            guard let space = config.innerConfig[a.rawValue] else {
+                throw MetaConfigError.missingKey(key: "inner_config.\(a.rawValue)")
+            }
+            loops[a] = InnerLoop(algorithm: a, space: space, episodes: config.evalConfig.numEvalEnvs)
+        }
+        self.loops = loops
+        let real = try AnyEnvironment(id: config.realEnvironmentID, parameters: try Self.evalParameters(config, steps: nil))
+        for a in algorithms where !a.supports(real.actionSpace) {
+            throw MetaConfigError.invalidValue(key: "inner_loop_algorithm",
+                                               reason: "\(a.rawValue) cannot train on \(real.name)'s action space")
+        }
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        let statePath = self.directory.appendingPathComponent("state.json")
+        if FileManager.default.fileExists(atPath: statePath.path) {
+            let saved: State
+            do {
+                saved = try JSONDecoder().decode(State.self, from: try Data(contentsOf: statePath))
+            } catch {
+                throw AgentError.invalidArgument("\(statePath.path) is not a meta-training state of this project: \(error)")
+            }
+            guard saved.format == Self.stateFormat else {
+                throw AgentError.invalidArgument("\(statePath.path) has format '\(saved.format)', expected '\(Self.stateFormat)'")
+            }
+            guard saved.configText == configText else {
+                throw AgentError.invalidArgument(
+                    "\(directory) holds a run of another config; give another output directory, or delete its state.json to start over")
+            }
+            guard saved.strategy.numDims == parameters.count, saved.key.count == 2 else {
+                throw AgentError.invalidArgument("\(statePath.path) does not fit the config (\(parameters.count) parameters)")
+            }
+            state = saved
+        } else {
+            let (loopKey, strategyKey) = config.initialKeys
+            var strategy = try config.makeStrategy(numDims: parameters.count, key: strategyKey)
+            try strategy.setMean(parameters.initialVector(key: PRNGKey(seed: 0)))
+            state = State(configText: configText, generation: 0, key: [loopKey.k0, loopKey.k1], strategy: strategy, log: [])
+        }
+    }
+
+    /// Generations completed so far.
+    public var completedGenerations: Int { state.generation }
+    public var log: [GenerationRecord] { state.log }
+    public var strategy: AnyEvolutionStrategy { state.strategy }
+
+    /// Runs generations until `generations` have completed (default: the
+    /// config's num_generations), saving after each. `progress` is called
+    /// on the calling thread a few times a second and after each
+    /// generation; returning false stops after saving the last completed
+    /// generation (the one in progress is dropped).
+    @discardableResult
+    public func run(generations: Int? = nil, progress: ((Progress) -> Bool)? = nil) throws -> [GenerationRecord] {
+        let total = generations ?? config.metaConfig.numGenerations
+        var stopped = false
+        while state.generation < total && !stopped {
+            let g = state.generation
+            let start = DispatchTime.now().uptimeNanoseconds
+            var rng = PRNGKey(state.key[0], state.key[1])
+            let keys = rng.split(3)
+            rng = keys[0]
+            var strategy = state.strategy
+            let population = strategy.ask(key: keys[1])
+            let rolloutKeys = keys[2].split(config.metaConfig.numRollouts)
+            let steps = config.evalConfig.evaluationSteps(generation: g)
+            let real = try realEnvironment(steps: steps)
+            let algorithm = try Algorithm(name: config.algorithm(forGeneration: g))
+            let loop = loops[algorithm]!
+            let rollouts = config.metaConfig.numRollouts
+            let runs = population.size * rollouts
+            let outcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: runs)
+            let parameters = self.parameters
+            let finished = forEachTask(count: runs, workers: workers, poll: { done in
+                progress?(Progress(generation: g, generations: total, phase: "population", runsDone: done,
+                                   runsTotal: runs, record: nil)) ?? true
+            }) { task in
+                let (member, r) = (task / rollouts, task % rollouts)
+                do {
+                    let env = AnyEnvironment.synthetic(try parameters.environment(population.member(member)))
+                    outcomes[task] = loop.run(training: env, evaluation: real, key: rolloutKeys[r])
+                } catch {
+                    outcomes[task] = InnerLoop.Outcome(meanReturn: .nan, meanLength: .nan, hyperparameters: [:],
+                                                       failure: "\(error)")
+                }
+            }
+            guard finished else { break }
+            let results = outcomes.all.map { $0! }
+            var fitness = (0..<population.size).map { m in
+                (0..<rollouts).reduce(Float(0)) { $0 + results[m * rollouts + $1].meanReturn } / Float(rollouts)
+            }
+            // A failed run (NaN) ranks below every finite member.
+            let finite = fitness.filter(\.isFinite)
+            let worst = (finite.min() ?? 0) - 1
+            fitness = fitness.map { $0.isFinite ? $0 : worst }
+            try strategy.tell(population, fitness: fitness)
+
+            var record = GenerationRecord(
+                generation: g + 1, seconds: 0, evaluationSteps: steps, bestFitness: strategy.bestFitness,
+                populationFitness: Self.mean(fitness), populationFitnessStd: Self.std(fitness),
+                algorithms: [algorithm.rawValue: Self.stats(results)])
+            var bestMean: [Float]?
+            if config.evaluatesMean(afterGeneration: g) {
+                let meanKey = rng.splitOff()
+                let meanKeys = meanKey.split(config.metaConfig.numRolloutsMean)
+                let env = AnyEnvironment.synthetic(try self.parameters.environment(strategy.mean))
+                let n = config.metaConfig.numRolloutsMean
+                let meanRuns = algorithms.count * n
+                let meanOutcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: meanRuns)
+                let algorithms = self.algorithms, loops = self.loops
+                let done = forEachTask(count: meanRuns, workers: workers, poll: { done in
+                    progress?(Progress(generation: g, generations: total, phase: "mean", runsDone: done,
+                                       runsTotal: meanRuns, record: nil)) ?? true
+                }) { task in
+                    let (a, r) = (task / n, task % n)
+                    meanOutcomes[task] = loops[algorithms[a]]!.run(training: env, evaluation: real, key: meanKeys[r])
+                }
+                guard done else { break }
+                let all = meanOutcomes.all.map { $0! }
+                let returns = all.map { $0.meanReturn.isFinite ? $0.meanReturn : worst }
+                record.meanFitness = Self.mean(returns)
+                record.meanFitnessStd = Self.std(returns)
+                record.meanAlgorithms = Dictionary(uniqueKeysWithValues: algorithms.indices.map { a in
+                    (algorithms[a].rawValue, Self.stats(Array(all[(a * n)..<((a + 1) * n)])))
+                })
+                if record.meanFitness! > (state.bestMeanFitness ?? -.infinity) {
+                    state.bestMeanFitness = record.meanFitness
+                    bestMean = strategy.mean
+                }
+            }
+            record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+
+            state.strategy = strategy
+            state.key = [rng.k0, rng.k1]
+            state.generation = g + 1
+            state.log.append(record)
+            try save(bestMean: bestMean)
+            if let progress, !progress(Progress(generation: g, generations: total, phase: "done", runsDone: runs,
+                                                runsTotal: runs, record: record)) {
+                stopped = true
+            }
+        }
+        return state.log
+    }
+
+    // MARK: Files
+
+    /// Writes the checkpoints, the log and the state (the state last).
+    private func save(bestMean: [Float]?) throws {
+        try writeCheckpoint(state.strategy.mean, "mean.safetensors", note: "search mean after generation \(state.generation)")
+        try writeCheckpoint(state.strategy.bestMember, "best_member.safetensors",
+                            note: "fittest member up to generation \(state.generation), fitness \(state.strategy.bestFitness)")
+        if let bestMean {
+            try writeCheckpoint(bestMean, "best_mean.safetensors",
+                                note: "search mean of generation \(state.generation), mean fitness \(state.bestMeanFitness!)")
+        }
+        try atomicWrite(Data(csv.utf8), "log.csv")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try atomicWrite(try encoder.encode(state), "state.json")
+    }
+
+    private func writeCheckpoint(_ vector: [Float], _ name: String, note: String) throws {
+        var env = try parameters.environment(vector)
+        var c = env.configuration
+        c.extraMetadata["source"] = "synthetic-gymnax-swift meta-training (\(config.strategyName.rawValue))"
+        c.extraMetadata["meta_training"] = note
+        env = try SyntheticEnvironment(configuration: c, initialState: env.initialState, reward: env.reward,
+                                       nextStateDelta: env.nextStateDelta, done: env.done)
+        let temporary = directory.appendingPathComponent(".\(name).tmp")
+        try env.save(to: temporary.path)
+        try replace(directory.appendingPathComponent(name), with: temporary)
+    }
+
+    private func atomicWrite(_ data: Data, _ name: String) throws {
+        let temporary = directory.appendingPathComponent(".\(name).tmp")
+        try data.write(to: temporary)
+        try replace(directory.appendingPathComponent(name), with: temporary)
+    }
+
+    private func replace(_ destination: URL, with source: URL) throws {
+        guard rename(source.path, destination.path) == 0 else {
+            throw EnvironmentError.io(path: destination.path, reason: "cannot be written (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// The log as CSV, upstream's column names: num_gens, time_gen,
+    /// eval_steps, best_fitness, population_fitness, population_fitness_std,
+    /// final_return/<algo>, final_length/<algo>, failed_runs/<algo>,
+    /// mean_fitness, mean_fitness_std, mean_final_return/<algo>,
+    /// mean_final_length/<algo>.
+    public var csv: String {
+        let names = algorithms.map(\.rawValue)
+        var header = ["num_gens", "time_gen", "eval_steps", "best_fitness", "population_fitness", "population_fitness_std"]
+        header += names.flatMap { ["final_return/\($0)", "final_length/\($0)", "failed_runs/\($0)"] }
+        header += ["mean_fitness", "mean_fitness_std"] + names.flatMap { ["mean_final_return/\($0)", "mean_final_length/\($0)"] }
+        var lines = [header.joined(separator: ",")]
+        func f(_ x: Float?) -> String { x.map { "\($0)" } ?? "" }
+        for r in state.log {
+            var row = ["\(r.generation)", String(format: "%.3f", r.seconds), "\(r.evaluationSteps)", f(r.bestFitness),
+                       f(r.populationFitness), f(r.populationFitnessStd)]
+            for n in names {
+                let s = r.algorithms[n]
+                row += [f(s?.finalReturn), f(s?.finalLength), s.map { "\($0.failedRuns)" } ?? ""]
+            }
+            row += [f(r.meanFitness), f(r.meanFitnessStd)]
+            for n in names { row += [f(r.meanAlgorithms?[n]?.finalReturn), f(r.meanAlgorithms?[n]?.finalLength)] }
+            lines.append(row.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Helpers
+
+    /// The real environment with eval_env_kwargs and the evaluation length.
+    private func realEnvironment(steps: Int) throws -> AnyEnvironment {
+        if let env = realEnvironments[steps] { return env }
+        let env = try AnyEnvironment(id: config.realEnvironmentID, parameters: try Self.evalParameters(config, steps: steps))
+        realEnvironments[steps] = env
+        return env
+    }
+
+    static func evalParameters(_ config: MetaConfig, steps: Int?) throws -> [(name: String, value: Double)] {
+        var out: [(name: String, value: Double)] = []
+        for (name, value) in config.synthEnvKwargs.evalEnvKwargs.sorted(by: { $0.key < $1.key }) {
+            guard let number = value.number else {
+                throw MetaConfigError.invalidValue(key: "synth_env_kwargs.eval_env_kwargs.\(name)", reason: "must be a number")
+            }
+            out.append((name, number))
+        }
+        if let steps {
+            guard steps >= 1 else {
+                throw MetaConfigError.invalidValue(key: "eval_config", reason: "the evaluation length must be at least 1, got \(steps)")
+            }
+            out.removeAll { $0.name == "max_steps_in_episode" }
+            out.append(("max_steps_in_episode", Double(steps)))
+        }
+        return out
+    }
+
+    static func stats(_ outcomes: [InnerLoop.Outcome]) -> AlgorithmStats {
+        let ok = outcomes.filter { $0.failure == nil }
+        return AlgorithmStats(finalReturn: mean(ok.map(\.meanReturn)), finalLength: mean(ok.map(\.meanLength)),
+                              failedRuns: outcomes.count - ok.count)
+    }
+
+    static func mean(_ x: [Float]) -> Float { x.isEmpty ? .nan : Float(x.reduce(0.0) { $0 + Double($1) } / Double(x.count)) }
+
+    static func std(_ x: [Float]) -> Float {
+        guard !x.isEmpty else { return .nan }
+        let m = Double(mean(x))
+        return Float((x.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(x.count)).squareRoot())
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The paper's evaluation of a synthetic environment (its tables): for each
+/// algorithm, `runs` inner-loop runs with hyperparameters sampled from the
+/// config's lists, each trained on the synthetic environment and evaluated
+/// on the real one; the interquartile mean of the runs' returns summarises
+/// the algorithm.
+public enum TransferEvaluation {
+    /// One algorithm's runs.
+    public struct Result: Sendable, Equatable {
+        public var algorithm: Algorithm
+        /// Each run's mean return on the real environment (NaN for a failed run).
+        public var returns: [Float]
+        public var hyperparameters: [[String: String]]
+        public var failures: [String]
+        /// Interquartile mean of the finite returns.
+        public var iqm: Float { interquartileMean(returns.filter(\.isFinite)) }
+        public var mean: Float {
+            let finite = returns.filter(\.isFinite)
+            return finite.isEmpty ? .nan : finite.reduce(0, +) / Float(finite.count)
+        }
+    }
+
+    /// Runs the protocol. Run i of the a-th algorithm uses the key
+    /// `split(fold_in(PRNGKey(seed), a), runs)[i]` (see `InnerLoop.run`).
+    /// `progress(done, total)` is called on the calling thread a few times a
+    /// second; returning false stops the evaluation (it then throws).
+    public static func run(synthetic: AnyEnvironment, real: AnyEnvironment, algorithms: [Algorithm],
+                           spaces: [Algorithm: HyperparameterSpace], runs: Int, episodes: Int, seed: Int64,
+                           workers: Int = availableCores, deterministic: Bool = true,
+                           progress: ((Int, Int) -> Bool)? = nil) throws -> [Result] {
+        guard runs >= 1 else { throw AgentError.invalidArgument("runs must be at least 1, got \(runs)") }
+        guard episodes >= 1 else { throw AgentError.invalidArgument("episodes must be at least 1, got \(episodes)") }
+        for a in algorithms {
+            guard spaces[a] != nil else {
+                throw AgentError.invalidArgument("no hyperparameters for \(a.rawValue) (the config has no inner_config.\(a.rawValue))")
+            }
+            guard a.supports(real.actionSpace) else {
+                throw AgentError.unsupportedEnvironment("\(a.rawValue.uppercased()) cannot train on \(real.name)")
+            }
+        }
+        try synthetic.checkSpaces(match: real)
+        let loops = algorithms.map { InnerLoop(algorithm: $0, space: spaces[$0]!, episodes: episodes, deterministic: deterministic) }
+        let root = PRNGKey(seed: seed)
+        let keys = algorithms.indices.map { root.foldIn(UInt32($0)).split(runs) }
+        let total = algorithms.count * runs
+        let outcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: total)
+        let finished = forEachTask(count: total, workers: workers, poll: { done in progress?(done, total) ?? true }) { task in
+            let (a, i) = (task / runs, task % runs)
+            outcomes[task] = loops[a].run(training: synthetic, evaluation: real, key: keys[a][i])
+        }
+        guard finished else { throw AgentError.invalidArgument("the evaluation was stopped") }
+        return algorithms.indices.map { a in
+            let mine = (0..<runs).map { outcomes[a * runs + $0]! }
+            return Result(algorithm: algorithms[a], returns: mine.map(\.meanReturn), hyperparameters: mine.map(\.hyperparameters),
+                          failures: mine.compactMap(\.failure))
+        }
+    }
+
+    /// The interquartile mean (rliable's IQM, `scipy.stats.trim_mean(x,
+    /// 0.25)`): the mean of the values left after cutting ⌊n/4⌋ from each
+    /// end of the sorted list. NaN for no values.
+    public static func interquartileMean(_ values: [Float]) -> Float {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        let cut = sorted.count / 4
+        let middle = sorted[cut..<(sorted.count - cut)]
+        return Float(middle.reduce(0.0) { $0 + Double($1) } / Double(middle.count))
+    }
+}
+
+extension AnyEnvironment {
+    /// Throws unless `other` has the same observation size and action space
+    /// kind and size (a synthetic environment and its real one).
+    func checkSpaces(match other: AnyEnvironment) throws {
+        guard observationSize == other.observationSize, actionSpace.isDiscrete == other.actionSpace.isDiscrete,
+              actionSpace.numActions == other.actionSpace.numActions else {
+            throw AgentError.unsupportedEnvironment(
+                "\(name) (observations \(observationSize), actions \(actionSpace)) does not share \(other.name)'s spaces (observations \(other.observationSize), actions \(other.actionSpace))")
+        }
+    }
+}
