@@ -37,9 +37,12 @@ let package = Package(
             exclude: ["Environments/MuJoCo/Models"],
             swiftSettings: [.unsafeFlags(coreFlags)]
         ),
+        // Our declarations of the XLA FFI C structures, for the custom-call
+        // handlers of the C ABI (XLAFFI.swift): a header, nothing to link.
+        .systemLibrary(name: "CXLAFFI", path: "Sources/CXLAFFI"),
         .target(
             name: "SyntheticGymnaxC",
-            dependencies: ["SyntheticGymnax"]
+            dependencies: ["SyntheticGymnax", "CXLAFFI"]
         ),
         .executableTarget(
             name: "sgx",

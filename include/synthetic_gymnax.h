@@ -340,6 +340,52 @@ int32_t sgx_vec_env_step_continuous(sgx_vec_env *vec, const float *actions, floa
                                     uint8_t *out_truncated, float *out_final_obs);
 
 /* ------------------------------------------------------------------------ */
+/* XLA FFI handlers: reset and step inside compiled JAX programs            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Handlers of XLA's typed FFI (custom_call api_version 4, XLA:CPU), so that
+ * a JAX program calls the library with no Python in between:
+ *
+ *   jax.ffi.register_ffi_target("sgx_env_step", jax.ffi.pycapsule(lib.sgx_xla_ffi_env_step),
+ *                               platform="cpu")
+ *   jax.ffi.ffi_call("sgx_env_step", results, vmap_method="broadcast_all")(
+ *       keys, state, time, actions, env=np.uint64(address of the sgx_env))
+ *
+ * The Python package does this (synthetic_gymnax_swift/_xla.py). The
+ * attribute `env` is the `sgx_env *` as a 64-bit integer; it must stay alive
+ * as long as any compiled program that names it. Operands and results are
+ * dense row-major arrays whose leading axes are the batch (B elements):
+ *
+ *   sgx_xla_ffi_env_reset  operands: keys uint32[B..., 2]
+ *                          results:  obs float32[B..., obs_size],
+ *                                    state float32[B..., state_size], time int32[B...]
+ *   sgx_xla_ffi_env_step   operands: keys uint32[B..., 2], state float32[B..., state_size],
+ *                                    time int32[B...], actions (discrete: int32[B...], or
+ *                                    float32[B...] holding integers; box:
+ *                                    float32[B..., num_actions])
+ *                          results:  obs, state, time, reward float32[B...], done bool[B...]
+ *                                    and optionally (8 results instead of 5)
+ *                                    terminated bool[B...], truncated bool[B...],
+ *                                    final_obs float32[B..., obs_size]
+ *
+ * as sgx_env_reset and sgx_env_step_*, whose checks and messages they share:
+ * an invalid action, a wrong dtype or size, a missing attribute become an
+ * XLA error with that message (JAX raises it); nothing crashes. A batch of
+ * zero environments does nothing. They answer XLA's metadata query with FFI
+ * API version 0.1, the oldest XLA accepts; the XLA structures are read
+ * through the library's own declarations (no jaxlib needed to build it).
+ */
+struct sgx_xla_call_frame;
+struct sgx_xla_error;
+
+/** The reset handler: an XLA_FFI_Handler. */
+struct sgx_xla_error *sgx_xla_ffi_env_reset(struct sgx_xla_call_frame *call_frame);
+
+/** The step handler (with auto-reset): an XLA_FFI_Handler. */
+struct sgx_xla_error *sgx_xla_ffi_env_step(struct sgx_xla_call_frame *call_frame);
+
+/* ------------------------------------------------------------------------ */
 /* Agents: train, evaluate, act, save, load                                 */
 /* ------------------------------------------------------------------------ */
 
