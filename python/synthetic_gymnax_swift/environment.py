@@ -4,7 +4,8 @@
 action, params)`, `default_params`, `action_space(params)`,
 `observation_space(params)`, `num_actions`, `name`. It works eagerly on
 numpy arrays, and inside `jax.jit`, `jax.vmap` and `lax.scan` by calling the
-native library from `jax.pure_callback`, vectorised: a vmapped step is one
+native library as an XLA FFI custom call (`_xla.py`), or where the FFI is
+unavailable from `jax.pure_callback`; either way a vmapped step is one
 native call for the whole batch.
 
 States are NamedTuples with gymnax's `EnvState` field names (and `time`), so
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _hooks, _native, spaces
+from . import _hooks, _native, _xla, spaces
 
 _ARRAY_PARAM = re.compile(r"^(\w+)\[(\d+)\]$")
 
@@ -170,7 +171,7 @@ class Environment:
         flat, time = self._flatten(state)
         action = self._check_action(n, action, keys.shape[:-1])
         if _is_jax_value(keys) or _is_jax_value(flat) or _is_jax_value(action):
-            out = self._step_jax(n, keys, flat, time, action)
+            out = self._step_jax(n, keys, flat, time, action, final_obs=self.gymnax_version >= 1)
         else:
             out = self._step_numpy(n, keys, flat, time, action)
         obs, flat, time, reward, done, terminated, truncated, final = out
@@ -299,7 +300,8 @@ class Environment:
         except TypeError:  # JAX before 0.4.34
             return jax.pure_callback(fn, out_types, *args, vectorized=True)
 
-    # Under JAX every native call is one `pure_callback` with one float32
+    # Under JAX, with the XLA FFI, every native call is one custom call with
+    # the arrays as they are. The fallback is one `pure_callback` with one float32
     # output (and one packed float32 input besides the keys): a callback's
     # fixed cost grows with its number of arrays, and it dominates small steps.
 
@@ -309,6 +311,8 @@ class Environment:
 
         batch = keys.shape[:-1]
         o, w = n.obs_size, n.state_size
+        if _xla.available():
+            return _xla.reset(n, keys)
 
         def reset(k):
             k = np.asarray(k)
@@ -320,13 +324,24 @@ class Environment:
         out = self._callback(reset, jax.ShapeDtypeStruct(batch + (o + w + 1,), jnp.float32), keys)
         return out[..., :o], out[..., o:o + w], out[..., o + w].astype(jnp.int32)
 
-    def _step_jax(self, n, keys, flat, time, action):
+    def _step_jax(self, n, keys, flat, time, action, final_obs=True):
         import jax
         import jax.numpy as jnp
 
         batch = keys.shape[:-1]
         o, w, a_size = n.obs_size, n.state_size, n.action_size
         keys = jnp.asarray(keys)
+        if _xla.available():
+            action = jnp.asarray(action)
+            if n.discrete:
+                kind = jnp.int32 if jnp.issubdtype(action.dtype, jnp.integer) or action.dtype == jnp.bool_ \
+                    else jnp.float32
+                action = jnp.broadcast_to(action.astype(kind).reshape(action.shape[:len(batch)]), batch)
+            else:
+                action = jnp.broadcast_to(action.astype(jnp.float32), batch + (a_size,))
+            out = _xla.step(n, keys, jnp.broadcast_to(jnp.asarray(flat, jnp.float32), batch + (w,)),
+                            jnp.broadcast_to(jnp.asarray(time, jnp.int32), batch), action, final_obs)
+            return tuple(out) if final_obs else tuple(out) + (None, None, None)
         packed = jnp.concatenate([
             jnp.broadcast_to(jnp.asarray(flat, jnp.float32), batch + (w,)),
             jnp.broadcast_to(jnp.asarray(time, jnp.float32), batch)[..., None],  # exact below 2**24

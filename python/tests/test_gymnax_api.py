@@ -138,6 +138,10 @@ def test_jit_vmap_scan_equal_eager(env_id):
 
 
 def test_vmapped_step_is_one_native_call(monkeypatch):
+    """On the pure_callback fallback (the XLA FFI path: test_xla_ffi.py)."""
+    from synthetic_gymnax_swift import _xla
+
+    monkeypatch.setattr(_xla, "_state", {"available": False, "reason": "the pure_callback path is tested"})
     env, params = sgs.make("CartPole-v1")
     calls = []
     native = env._native
