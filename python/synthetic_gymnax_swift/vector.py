@@ -53,13 +53,21 @@ class VecEnv:
         self._handle = handle
         self._reset_done = False
         n, o = self.num_envs, env.obs_size
+        # The step's buffers, allocated once; their addresses are passed as
+        # plain integers to a function object of our own, with void*
+        # arguments (ndpointer argtypes cost microseconds per argument).
+        self._actions = np.zeros(self._action_shape, np.int32 if env.discrete else np.float32)
         self._obs = np.empty((n, o), np.float32)
         self._reward = np.empty(n, np.float32)
-        self._terminated = np.empty(n, np.uint8)
-        self._truncated = np.empty(n, np.uint8)
+        self._terminated = np.empty(n, np.bool_)  # the library writes 0 or 1: valid numpy bools
+        self._truncated = np.empty(n, np.bool_)
         self._final = np.empty((n, o), np.float32) if final_obs else None
-        self._step = _native.lib().sgx_vec_env_step_discrete if env.discrete else \
-            _native.lib().sgx_vec_env_step_continuous
+        name = "sgx_vec_env_step_discrete" if env.discrete else "sgx_vec_env_step_continuous"
+        address = ctypes.cast(getattr(_native.lib(), name), ctypes.c_void_p).value
+        self._step_fn = ctypes.CFUNCTYPE(ctypes.c_int32, *[ctypes.c_void_p] * 7)(address)
+        self._step_args = (handle.value, self._actions.ctypes.data, self._obs.ctypes.data,
+                           self._reward.ctypes.data, self._terminated.ctypes.data, self._truncated.ctypes.data,
+                           self._final.ctypes.data if final_obs else None)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -75,26 +83,45 @@ class VecEnv:
         self._reset_done = True
         return self._obs.copy(), {}
 
+    def _load_actions(self, actions) -> None:
+        """Validates `actions` and copies them into the action buffer (the
+        only conversion: no array is created on the usual path)."""
+        if not isinstance(actions, np.ndarray):
+            actions = np.asarray(actions)
+        if actions.shape != self._action_shape:
+            if actions.size != self._actions.size:
+                raise ValueError(f"{self.name}: expected actions of shape {self._action_shape}, "
+                                 f"got {actions.shape}")
+            actions = actions.reshape(self._action_shape)
+        kind = actions.dtype.kind
+        if self.discrete:
+            if kind not in "iu":
+                raise TypeError(f"{self.name}: discrete actions must be integers, got dtype {actions.dtype}")
+            if actions.dtype.itemsize > 4 or kind == "u" and actions.dtype.itemsize == 4:
+                # Would wrap around in int32: out of range, say so instead.
+                low, high = actions.min(), actions.max()
+                if low < -2**31 or high >= 2**31:
+                    bad = int(np.flatnonzero((actions < -2**31) | (actions >= 2**31))[0])
+                    raise _native.InvalidActionError(
+                        f"sgx_vec_env_step_discrete: actions[{bad}] = {actions[bad]} is out of range for "
+                        f"{self.name}: must be in [0, {self.num_actions})")
+            np.copyto(self._actions, actions, casting="unsafe")
+        else:
+            if kind not in "fiub":
+                raise TypeError(f"{self.name}: continuous actions must be numbers, got dtype {actions.dtype}")
+            np.copyto(self._actions, actions, casting="unsafe")
+
     def step(self, actions):
         """Steps every environment with `actions` ([N] ints, or [N, k] floats).
         The returned arrays are fresh copies."""
         if not self._reset_done:
             raise RuntimeError("call reset() before step()")
-        actions = np.asarray(actions)
-        if actions.size != int(np.prod(self._action_shape)):
-            raise ValueError(f"{self.name}: expected actions of shape {self._action_shape}, got {actions.shape}")
-        if self.discrete:
-            if not np.issubdtype(actions.dtype, np.integer):
-                raise TypeError(f"{self.name}: discrete actions must be integers, got dtype {actions.dtype}")
-            actions = np.ascontiguousarray(actions, np.int32)
-        else:
-            actions = np.ascontiguousarray(actions, np.float32)
-        final = self._final
-        _native.check(self._step(self._handle, actions, self._obs, self._reward, self._terminated, self._truncated,
-                                 final.ctypes.data_as(ctypes.c_void_p) if final is not None else None))
-        terminated = self._terminated.astype(bool)
-        truncated = self._truncated.astype(bool)
+        self._load_actions(actions)
+        status = self._step_fn(*self._step_args)
+        if status:
+            _native.check(status)
+        terminated, truncated = self._terminated.copy(), self._truncated.copy()
         info = {"done": terminated | truncated}
-        if final is not None:
-            info["final_obs"] = final.copy()
+        if self._final is not None:
+            info["final_obs"] = self._final.copy()
         return self._obs.copy(), self._reward.copy(), terminated, truncated, info
