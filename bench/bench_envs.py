@@ -14,6 +14,9 @@ uniformly random actions and gymnax's auto-reset, from one seed:
 * numpy VecEnv (the Python package's vectorised API, no JAX): one Python
   call per step for the whole batch, actions drawn with numpy; Python
   overhead included;
+* jax jit (ours): the package's gymnax-compatible environment in the same
+  `jax.jit` of `lax.scan` over `jax.vmap(env.step)` as gymnax's column (the
+  library called through the XLA FFI);
 * synthetic environments (paper checkpoints, needs `synthetic-gymnax`
   installed with --no-deps): native against the original SynthEnv's
   `jax.jit` of `lax.scan` over `jax.vmap(env.step)`.
@@ -190,13 +193,14 @@ def main():
         print("gymnax not importable: native figures only")
     print(f"{args.envs} environments x {args.steps} steps, random actions, auto-reset, "
           f"best of {args.repeats}; {os.cpu_count()} cores")
-    print(f"{'environment':<30}{'native/s':>14}{'numpy VecEnv/s':>16}{'gymnax/s':>14}"
-          f"{'native':>9}{'VecEnv':>9}")
+    print(f"{'environment':<30}{'native/s':>14}{'numpy VecEnv/s':>16}{'jax jit (ours)/s':>18}{'gymnax/s':>14}"
+          f"{'native':>9}{'VecEnv':>9}{'jit':>9}")
     for env_id in args.ids.split(","):
         native = bench_native(lib, env_id, args.envs, args.steps, args.repeats)
         vec = bench_vec_env(env_id, args.envs, args.steps, args.repeats)
+        jit = bench_ours_jit(env_id, args.envs, args.steps, args.repeats) if have_gymnax else None
         ref = bench_gymnax(env_id, args.envs, args.steps, args.repeats) if have_gymnax else None
-        row(env_id, native, vec, ref)
+        row(env_id, native, vec, jit, ref)
     for real_id in filter(None, args.synthetic.split(",")):
         try:
             sys.path.insert(0, os.path.join(ROOT, "python"))
@@ -211,19 +215,34 @@ def main():
             continue
         native = bench_native(lib, None, args.envs, args.steps, args.repeats, checkpoint=path)
         vec = bench_vec_env(f"Synthetic-{real_id}", args.envs, args.steps, args.repeats, checkpoint=path)
+        jit = bench_ours_jit(f"Synthetic-{real_id}", args.envs, args.steps, args.repeats, checkpoint=path) \
+            if have_gymnax else None
         ref = None
         if reason is None:
             original = make_reference(real_id)
             ref = bench_gymnax(real_id, args.envs, args.steps, args.repeats, env=original.env,
                                params=original.params)
-        row(f"Synthetic-{real_id}", native, vec, ref, reference="original")
+        row(f"Synthetic-{real_id}", native, vec, jit, ref, reference="original")
 
 
-def row(name, native, vec, ref, reference="gymnax"):
+def bench_ours_jit(env_id, n, steps, repeats, checkpoint=None):
+    """The package's environment in gymnax's own benchmark loop (jit of scan
+    of vmap(step)): under JAX, the library through the XLA FFI."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import synthetic_gymnax_swift as sgs
+
+    env, params = sgs.make(env_id, checkpoint=checkpoint)
+    return bench_gymnax(env_id, n, steps, repeats, env=env, params=params)
+
+
+def row(name, native, vec, jit, ref, reference="gymnax"):
+    jit_text = f"{jit:>18,.0f}" if jit is not None else f"{'-':>18}"
     if ref is None:
-        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{'-':>14}{'-':>9}{'-':>9}", flush=True)
+        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{jit_text}{'-':>14}{'-':>9}{'-':>9}{'-':>9}", flush=True)
     else:
-        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{ref:>14,.0f}{native / ref:>8.1f}x{vec / ref:>8.1f}x"
+        ratio = f"{jit / ref:>8.1f}x" if jit is not None else f"{'-':>9}"
+        print(f"{name:<30}{native:>14,.0f}{vec:>16,.0f}{jit_text}{ref:>14,.0f}{native / ref:>8.1f}x"
+              f"{vec / ref:>8.1f}x{ratio}"
               + ("" if reference == "gymnax" else f"  (vs the {reference})"), flush=True)
 
 
