@@ -82,8 +82,9 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
     env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
     if synthetic:
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)
-    env_params = env.default_params.replace(**params) if params else env.default_params
-    return env, env_params
+    if params:
+        env._default_params = env.default_params.replace(**params)  # as gymnax 1.x's make returns them
+    return env, env.default_params
 
 
 def _attach_eval_env(env: Environment, real_id: str, gymnax_version):
@@ -95,24 +96,50 @@ def _attach_eval_env(env: Environment, real_id: str, gymnax_version):
         env.eval_env, env.eval_env_params = None, None
 
 
-def _patch_gymnax(gymnax):
-    """Routes gymnax.make("Synthetic-...") here; real ids keep going to gymnax."""
-    if getattr(gymnax.make, "_synthetic_gymnax_swift", False):
-        return
-    original = gymnax.make
+def _gymnax_factory(env_id: str, **kwargs) -> Environment:
+    """gymnax 1.x's registry entry for a synthetic id: its `make` calls this
+    with its keyword arguments and returns `(env, env.default_params)`."""
+    return make(env_id, **kwargs)[0]
 
-    def patched(env_id, **kwargs):
+
+def _route_gymnax(gymnax):
+    """Makes gymnax's make return our environment for the "Synthetic-..."
+    ids (real ids keep going to gymnax), through `gymnax.make` and
+    `gymnax.registration.make` alike, and lists them in
+    `gymnax.registered_envs`. gymnax >= 1.0 has a registry
+    (`gymnax.registration.register`): the ids are registered there. gymnax
+    0.0.x has none: its make is wrapped, in both places."""
+    import functools
+    import importlib
+
+    registration = importlib.import_module("gymnax.registration")
+    synthetic = [name for name in registered_envs if name.startswith("Synthetic-")]
+    register = getattr(registration, "register", None)
+    if callable(register):
+        for name in synthetic:
+            if name not in registration.registered_envs:
+                try:
+                    register(name, functools.partial(_gymnax_factory, name))
+                except ValueError:  # registered meanwhile by someone else: theirs stays
+                    pass
+        return
+    original = registration.make
+    if getattr(original, "_synthetic_gymnax_swift", False):
+        return
+
+    def routed(env_id, **kwargs):
         if isinstance(env_id, str) and env_id.startswith("Synthetic-"):
             return make(env_id, **kwargs)
         return original(env_id, **kwargs)
 
-    patched._synthetic_gymnax_swift = True
-    patched.__doc__ = original.__doc__
-    gymnax.make = patched
-    for name in registered_envs:
-        if name.startswith("Synthetic-") and name not in gymnax.registered_envs:
-            gymnax.registered_envs.append(name)
+    routed._synthetic_gymnax_swift = True
+    routed.__doc__ = original.__doc__
+    registration.make = routed
+    gymnax.make = routed
+    for name in synthetic:
+        if name not in registration.registered_envs:
+            registration.registered_envs.append(name)  # gymnax.registered_envs is the same list
 
 
 # Patch gymnax when (and if) it is imported, before or after this package.
-_hooks.after_import("gymnax", _patch_gymnax)
+_hooks.after_import("gymnax", _route_gymnax)

@@ -121,6 +121,7 @@ class Environment:
                 grouped[name] = value if name in n.integer_params else float(value)
         self._param_fields = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in grouped.items())
         self.EnvParams = _params_class(n.name, self._param_fields)
+        self._default_params = None  # set by make(id, **overrides)
 
     # -- gymnax API --------------------------------------------------------------------
 
@@ -134,7 +135,8 @@ class Environment:
 
     @property
     def default_params(self):
-        return self.EnvParams()
+        """The parameters `make` was given (gymnax's defaults unless overridden)."""
+        return self._default_params if self._default_params is not None else self.EnvParams()
 
     def action_space(self, params=None):
         n = self._for(params)
@@ -200,7 +202,7 @@ class Environment:
     def _for(self, params) -> _native.NativeEnv:
         """The native environment for `params` (created once per distinct value)."""
         if params is None:
-            return self._native
+            return self._native if self._default_params is None else self._for(self._default_params)
         if not isinstance(params, self.EnvParams):
             raise TypeError(f"params for {self.name} must be its EnvParams (env.default_params.replace(...)), "
                             f"got {type(params).__name__}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs python/tests/test_gymnax1.py under gymnax 1.x, in a virtual environment
+# Runs python/tests/test_gymnax1.py (and test_gymnax_routing.py) under gymnax 1.x, in a virtual environment
 # of its own (gymnax 0.0.9, which the other tests use, may be installed
 # system-wide; the venv does not see it).
 #
@@ -60,4 +60,4 @@ export SGX_LIB
 export PYTHONPATH="$REPO/python${PYTHONPATH:+:$PYTHONPATH}"
 
 cd "$REPO"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider python/tests/test_gymnax1.py "$@"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider python/tests/test_gymnax1.py python/tests/test_gymnax_routing.py "$@"
