@@ -8,8 +8,9 @@ step one native call for the whole batch. The handlers were compiled with
 the library (no jaxlib headers at install time) and validate what XLA
 passes; bad input raises the eager path's message.
 
-Where the FFI is unavailable (a JAX without `jax.ffi`, or an XLA that
-refuses the handlers) or disabled with SGX_JAX_FFI=0, the environment falls
+Where the FFI is unavailable (a JAX without `jax.ffi`, an XLA that
+refuses the handlers, a default backend other than the CPU) or disabled
+with SGX_JAX_FFI=0, the environment falls
 back to `jax.pure_callback` (environment.py), with the same results.
 
 An environment used here is referenced by address from compiled programs,
@@ -51,6 +52,12 @@ def _register():
     ffi = getattr(jax, "ffi", None)
     if ffi is None or not hasattr(ffi, "ffi_call") or not hasattr(ffi, "register_ffi_target"):
         return f"jax {getattr(jax, '__version__', '?')} has no jax.ffi.ffi_call"
+    try:
+        backend = jax.default_backend()
+    except Exception as e:  # noqa: BLE001
+        return f"no JAX backend: {e}"
+    if backend != "cpu":
+        return f"the default JAX backend is {backend}; the FFI handlers are for XLA:CPU"
     lib = _native.lib()
     try:
         reset = ctypes.cast(lib.sgx_xla_ffi_env_reset, ctypes.c_void_p).value

@@ -335,6 +335,12 @@ def test_ffi_can_be_disabled(monkeypatch):
     assert not _xla.available() and "SGX_JAX_FFI" in _xla.unavailable_reason()
 
 
+def test_other_default_backend_falls_back(monkeypatch):
+    monkeypatch.setattr(_xla, "_state", {})
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert not _xla.available() and "backend is gpu" in _xla.unavailable_reason()
+
+
 def test_older_library_without_handlers(monkeypatch):
     class NoHandlers:
         def __getattr__(self, name):
