@@ -68,6 +68,7 @@ enum {
     SGX_ERR_WRONG_ACTION_TYPE = 6,/**< discrete step on a continuous env or vice versa */
     SGX_ERR_IO = 7,              /**< a file could not be read or written */
     SGX_ERR_FORMAT = 8,          /**< a file is corrupt or does not fit */
+    SGX_STOPPED = 9,             /**< a progress callback asked to stop; what was completed is kept */
     SGX_ERR_INTERNAL = 99        /**< a bug in the library; please report it */
 };
 
@@ -496,6 +497,147 @@ int32_t sgx_policy_act_continuous(const sgx_policy *policy, int32_t n, const flo
 int32_t sgx_policy_evaluate(const sgx_policy *policy, const sgx_env *env, int32_t episodes,
                             int64_t seed, int32_t deterministic, int32_t max_steps,
                             float *out_returns, int32_t *out_lengths);
+
+/* ------------------------------------------------------------------------ */
+/* Meta-learning: evolve synthetic environments, evaluate their transfer    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The meta-training of Liesen et al. (2024), upstream's
+ * examples/metalearn_synthenv.py: each generation an evolution strategy
+ * (SNES or OpenES, as evosax 0.1.6) proposes a population of synthetic
+ * environments; every member trains the generation's inner-loop algorithm
+ * with hyperparameters sampled from the config's lists and is evaluated on
+ * the real environment; the mean return is its fitness. Configs are YAML
+ * files in upstream's schema (env_name, inner_loop_algorithm, inner_config,
+ * eval_config, meta_config, strategy_name, strategy_params,
+ * synth_env_kwargs), so existing ones run unchanged.
+ */
+
+/** Phases reported by sgx_meta_progress.phase. */
+enum {
+    SGX_PHASE_POPULATION = 0,    /**< training and evaluating the population's members */
+    SGX_PHASE_MEAN = 1,          /**< evaluating the search mean (every mean_eval_freq generations) */
+    SGX_PHASE_GENERATION_DONE = 2,/**< a generation is complete and saved; its results are set */
+    SGX_PHASE_EVALUATION = 3     /**< sgx_evaluate_transfer's runs */
+};
+
+/**
+ * What a progress callback receives. The fitness fields are NaN except in
+ * SGX_PHASE_GENERATION_DONE (mean_fitness is NaN too in a generation that
+ * did not evaluate the search mean). Per-algorithm figures are in the
+ * output directory's log.csv, already written when the callback runs.
+ */
+typedef struct sgx_meta_progress {
+    int32_t generation;          /**< 1-based generation in progress or just completed; 0 in SGX_PHASE_EVALUATION */
+    int32_t generations;         /**< the generation the run stops after; 0 in SGX_PHASE_EVALUATION */
+    int32_t phase;               /**< SGX_PHASE_* */
+    int32_t runs_done;           /**< inner-loop runs finished in this phase */
+    int32_t runs_total;          /**< inner-loop runs of this phase */
+    float best_fitness;          /**< best member fitness so far (the strategy's) */
+    float population_fitness;    /**< mean fitness of this generation's population */
+    float population_fitness_std;/**< its standard deviation */
+    float mean_fitness;          /**< the search mean's fitness, when evaluated this generation */
+    double seconds;              /**< phase 2: the generation's wall time (log.csv's time_gen);
+                                      phases 0, 1: seconds since the generation began;
+                                      phase 3: seconds since the evaluation began */
+} sgx_meta_progress;
+
+/**
+ * A progress callback: called on the thread that called sgx_metalearn or
+ * sgx_evaluate_transfer, about four times a second and once after each
+ * generation. `progress` is valid during the call only. Return 0 to go on,
+ * nonzero to stop.
+ */
+typedef int32_t (*sgx_progress_fn)(const sgx_meta_progress *progress, void *user);
+
+/**
+ * Runs meta-training for the config file `config_path` into the directory
+ * `out_dir` (created if needed), until `generations` generations are
+ * complete in total (0: the config's meta_config.num_generations), on
+ * `workers` threads (0: all cores; population members' runs in parallel;
+ * the results do not depend on it).
+ *
+ * Files in out_dir, rewritten atomically after every generation (a kill
+ * loses at most the generation in progress):
+ *   state.json               the strategy, key, log and config text: resume
+ *   log.csv                  one row per generation (upstream's columns:
+ *                            num_gens, time_gen, eval_steps, best_fitness,
+ *                            population_fitness, population_fitness_std,
+ *                            final_return/<algo>, ..., mean_fitness, ...)
+ *   mean.safetensors         the search mean (a checkpoint for
+ *                            sgx_env_create_from_checkpoint)
+ *   best_member.safetensors  the fittest member so far
+ *   best_mean.safetensors    the search mean with the best mean fitness so far
+ *
+ * Resume: when out_dir holds the state of a run of the same config (the
+ * same text), the run continues from its last completed generation; a
+ * directory whose state is of another config is refused.
+ *
+ * `callback` (NULL for none) receives `user` and the progress. When it
+ * returns nonzero the generation in progress is dropped (its running
+ * inner-loop runs finish first) and the call returns: SGX_STOPPED if fewer
+ * than `generations` are complete, SGX_OK if the stop came with the last
+ * one. `out_completed` (may be NULL) receives the number of generations
+ * complete in out_dir, on success and on SGX_STOPPED.
+ *
+ * Errors: SGX_ERR_NULL_POINTER (config_path, out_dir), SGX_ERR_IO (the
+ * config cannot be read, out_dir or its files cannot be written),
+ * SGX_ERR_FORMAT (invalid YAML, or a config that does not fit the schema:
+ * the message names the key, e.g. "meta_config.num_generations"),
+ * SGX_ERR_INVALID_ARGUMENT (generations or workers < 0, out_dir holds
+ * another config's run or a state that is not ours), SGX_STOPPED.
+ */
+int32_t sgx_metalearn(const char *config_path, const char *out_dir, int32_t generations, int32_t workers,
+                      sgx_progress_fn callback, void *user, int32_t *out_completed);
+
+/**
+ * The inner-loop algorithms of the config file (its inner_loop_algorithm,
+ * in order): *out_count receives their number (may be NULL), and
+ * `out_names` (`size` bytes, may be NULL when size == 0) their names
+ * comma-separated and NUL-terminated, e.g. "ppo,sac,dqn". The config is
+ * checked in full, as by sgx_metalearn.
+ * Errors: those of sgx_metalearn for the config; SGX_ERR_INVALID_ARGUMENT
+ * if the names do not fit in `size` bytes (nothing is written to out_names).
+ */
+int32_t sgx_meta_config_algorithms(const char *config_path, char *out_names, int32_t size, int32_t *out_count);
+
+/**
+ * The paper's evaluation of a synthetic environment (its tables): for each
+ * algorithm, `runs` >= 1 inner-loop runs, each with hyperparameters sampled
+ * from the config's inner_config lists, trained on the checkpoint's
+ * synthetic environment (the config's total_timesteps), and evaluated on
+ * the real environment (the checkpoint's env_id, with the config's
+ * synth_env_kwargs.eval_env_kwargs) for `episodes` episodes with
+ * deterministic actions (0: the config's eval_config.num_eval_envs). Run i
+ * of the a-th algorithm uses the key split(fold_in(PRNGKey(seed), a), runs)[i].
+ *   checkpoint_path  a synthetic-environment checkpoint
+ *   config_path      a meta-training config; its env_name must be the
+ *                    checkpoint's real environment
+ *   algorithms       comma-separated names, e.g. "ppo,sac,dqn"; NULL for
+ *                    the config's inner_loop_algorithm
+ *   workers          threads (0: all cores)
+ *   callback, user   progress (SGX_PHASE_EVALUATION), NULL for none; a
+ *                    nonzero return stops the evaluation: SGX_STOPPED,
+ *                    nothing written
+ *   out_returns      returns_size >= algorithms * runs floats: run i of
+ *                    algorithm a at [a * runs + i], its mean return on the
+ *                    real environment (NaN for a run that failed, e.g. an
+ *                    agent that diverged)
+ *   out_iqm          iqm_size >= algorithms floats (may be NULL when
+ *                    iqm_size == 0): each algorithm's interquartile mean of
+ *                    its finite returns (scipy's trim_mean(x, 0.25); NaN
+ *                    when every run failed)
+ * Errors: SGX_ERR_NULL_POINTER, SGX_ERR_IO and SGX_ERR_FORMAT (the
+ * checkpoint or the config), SGX_ERR_INVALID_ARGUMENT (an unknown
+ * algorithm, one the config has no inner_config for or that cannot act in
+ * the real environment, runs < 1, episodes, workers < 0, a buffer too small,
+ * a config of another environment), SGX_STOPPED.
+ */
+int32_t sgx_evaluate_transfer(const char *checkpoint_path, const char *config_path, const char *algorithms,
+                              int32_t runs, int32_t episodes, int64_t seed, int32_t workers,
+                              sgx_progress_fn callback, void *user, float *out_returns, int32_t returns_size,
+                              float *out_iqm, int32_t iqm_size);
 
 #ifdef __cplusplus
 }

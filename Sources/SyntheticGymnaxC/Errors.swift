@@ -14,6 +14,7 @@ enum Status: Int32 {
     case wrongActionType = 6
     case io = 7
     case format = 8
+    case stopped = 9
     case `internal` = 99
 
     var name: String {
@@ -27,6 +28,7 @@ enum Status: Int32 {
         case .wrongActionType: return "SGX_ERR_WRONG_ACTION_TYPE"
         case .io: return "SGX_ERR_IO"
         case .format: return "SGX_ERR_FORMAT"
+        case .stopped: return "SGX_STOPPED"
         case .internal: return "SGX_ERR_INTERNAL"
         }
     }
@@ -108,7 +110,7 @@ func staticCString(_ string: String) -> UnsafePointer<CChar> {
 
 private let statusNames: [Int32: UnsafePointer<CChar>] = {
     var names: [Int32: UnsafePointer<CChar>] = [:]
-    for code: Int32 in [0, 1, 2, 3, 4, 5, 6, 7, 8, 99] {
+    for code: Int32 in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99] {
         names[code] = staticCString(Status(rawValue: code)!.name)
     }
     return names

@@ -474,6 +474,201 @@ static void test_agents(void) {
     sgx_env_free(pendulum);
 }
 
+/* Meta-learning: a tiny CartPole config (popsize 4, 2 generations, 500
+ * PPO steps) written here; run, stop from the callback, resume, the
+ * transfer evaluation of the result, and every documented error. */
+static const char *meta_config_text =
+    "env_name: CartPole-v1\n"
+    "seed_id: 1\n"
+    "inner_loop_algorithm: ppo\n"
+    "inner_config:\n"
+    "  ppo:\n"
+    "    agent_kwargs: {activation: tanh}\n"
+    "    num_envs: 5\n"
+    "    num_steps: 50\n"
+    "    num_epochs: 2\n"
+    "    num_minibatches: 5\n"
+    "    total_timesteps: 500\n"
+    "    learning_rate: [0.01, 0.005]\n"
+    "    gamma: [0.99, 0.95]\n"
+    "eval_config: {num_eval_envs: 4, init_value: 200, end_value: 200, transition_begin: 0, transition_steps: 1}\n"
+    "meta_config: {num_generations: 2, num_rollouts: 1, num_rollouts_mean: 2, mean_eval_freq: 1}\n"
+    "strategy_name: SNES\n"
+    "strategy_params: {popsize: 4, sigma_init: 0.05, temperature: 0}\n"
+    "synth_env_kwargs: {max_steps_in_episode: 1, network_kwargs: {features: [8], latent_dist: normal}}\n";
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static int file_exists(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* Removes a meta-training directory's files and the (then empty) directory. */
+static void remove_run(const char *dir) {
+    const char *names[] = {"state.json", "log.csv", "mean.safetensors", "best_member.safetensors",
+                           "best_mean.safetensors"};
+    char path[512];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        remove(path);
+    }
+    remove(dir);
+}
+
+static int count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF) lines += c == '\n';
+    fclose(f);
+    return lines;
+}
+
+typedef struct {
+    int calls, done, bad, stop_at_done, stop_at_any;
+    int32_t last_generation;
+    float last_best;
+} meta_watch;
+
+static int32_t watch_progress(const sgx_meta_progress *p, void *user) {
+    meta_watch *w = user;
+    w->calls++;
+    if (p->phase < 0 || p->phase > 3 || p->runs_done < 0 || p->runs_done > p->runs_total) w->bad++;
+    if (p->phase == SGX_PHASE_GENERATION_DONE) {
+        w->done++;
+        w->last_generation = p->generation;
+        w->last_best = p->best_fitness;
+        if (!isfinite(p->best_fitness) || !isfinite(p->population_fitness) || !isfinite(p->mean_fitness) ||
+            !(p->seconds > 0) || p->generations != 2)
+            w->bad++;
+        if (w->stop_at_done) return 1;
+    } else if (!isnan(p->best_fitness)) {
+        w->bad++;
+    }
+    return w->stop_at_any;
+}
+
+static void test_metalearning(void) {
+    const char *config = "/tmp/sgx_test_abi_meta.yaml", *dir = "/tmp/sgx_test_abi_meta_run",
+               *dir2 = "/tmp/sgx_test_abi_meta_run2";
+    char path[512];
+    write_text(config, meta_config_text);
+    remove_run(dir);
+    remove_run(dir2);
+
+    char names[32];
+    int32_t count = -1, completed = -1;
+    CHECK_STATUS(sgx_meta_config_algorithms(config, names, sizeof names, &count), SGX_OK);
+    CHECK(count == 1 && strcmp(names, "ppo") == 0, "algorithms %d \"%s\"", count, names);
+    CHECK_STATUS(sgx_meta_config_algorithms(config, names, 3, &count), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_meta_config_algorithms(config, NULL, 0, &count), SGX_OK);
+
+    /* a full run of the config's 2 generations, with progress */
+    meta_watch w = {0};
+    CHECK_STATUS(sgx_metalearn(config, dir, 0, 2, watch_progress, &w, &completed), SGX_OK);
+    CHECK(completed == 2 && w.done == 2 && w.last_generation == 2 && w.bad == 0 && w.calls >= 2,
+          "completed %d, %d done, last %d, %d bad of %d calls", completed, w.done, w.last_generation, w.bad, w.calls);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    CHECK(count_lines(path) == 3, "log.csv has %d lines", count_lines(path));
+    snprintf(path, sizeof path, "%s/best_mean.safetensors", dir);
+    CHECK(file_exists(path), "best_mean.safetensors written");
+    sgx_env *learned = NULL;
+    CHECK_STATUS(sgx_env_create_from_checkpoint(path, NULL, NULL, 0, &learned), SGX_OK);
+    CHECK(learned && strcmp(sgx_env_name(learned), "Synthetic-CartPole-v1") == 0, "learned environment");
+    sgx_env_free(learned);
+    /* nothing left to do: OK at once; NULL callback and out_completed */
+    CHECK_STATUS(sgx_metalearn(config, dir, 2, 1, NULL, NULL, NULL), SGX_OK);
+
+    /* stop after the first generation, then resume to the same end */
+    meta_watch s = {0};
+    s.stop_at_done = 1;
+    CHECK_STATUS(sgx_metalearn(config, dir2, 0, 1, watch_progress, &s, &completed), SGX_STOPPED);
+    CHECK(completed == 1 && s.done == 1, "stopped with %d complete, %d done", completed, s.done);
+    CHECK_ERROR_MENTIONS("resume");
+    meta_watch r = {0};
+    CHECK_STATUS(sgx_metalearn(config, dir2, 0, 1, watch_progress, &r, &completed), SGX_OK);
+    CHECK(completed == 2 && r.done == 1 && r.last_generation == 2, "resumed: %d complete", completed);
+    CHECK(r.last_best == w.last_best, "resumed run's best %g equals the straight run's %g", r.last_best, w.last_best);
+    /* a stop before any generation completes: nothing new */
+    meta_watch a = {0};
+    a.stop_at_any = 1;
+    CHECK_STATUS(sgx_metalearn(config, dir2, 3, 1, watch_progress, &a, &completed), SGX_STOPPED);
+    CHECK(completed == 2 && a.done == 0, "stopped at once: %d complete", completed);
+
+    /* the paper's protocol on the learned environment */
+    float returns[2 * 3], iqm[2];
+    snprintf(path, sizeof path, "%s/best_mean.safetensors", dir);
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 3, 2, 0, 2, watch_progress, &(meta_watch){0}, returns, 6,
+                                       iqm, 2), SGX_OK);
+    CHECK(isfinite(iqm[0]) && returns[0] >= 1 && returns[0] <= 200, "iqm %g, returns[0] %g", iqm[0], returns[0]);
+    float again[3], iqm2;
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, NULL, 3, 2, 0, 1, NULL, NULL, again, 3, &iqm2, 1), SGX_OK);
+    CHECK(memcmp(again, returns, sizeof again) == 0 && iqm2 == iqm[0], "deterministic, whatever the workers");
+
+    /* errors */
+    CHECK_STATUS(sgx_metalearn("/nonexistent/config.yaml", dir, 0, 0, NULL, NULL, NULL), SGX_ERR_IO);
+    CHECK_ERROR_MENTIONS("/nonexistent/config.yaml");
+    const char *bad = "/tmp/sgx_test_abi_meta_bad.yaml";
+    write_text(bad, "env_name: CartPole-v1\ninner_config: [unclosed\n");
+    CHECK_STATUS(sgx_metalearn(bad, dir, 0, 0, NULL, NULL, NULL), SGX_ERR_FORMAT);
+    CHECK_ERROR_MENTIONS("YAML");
+    char text[4096];
+    snprintf(text, sizeof text, "%s", meta_config_text);
+    char *n = strstr(text, "num_generations: 2");
+    memcpy(n, "num_generations: x", 18);
+    write_text(bad, text);
+    CHECK_STATUS(sgx_metalearn(bad, dir, 0, 0, NULL, NULL, NULL), SGX_ERR_FORMAT);
+    CHECK_ERROR_MENTIONS("meta_config.num_generations");
+    CHECK_STATUS(sgx_meta_config_algorithms(bad, NULL, 0, NULL), SGX_ERR_FORMAT);
+    /* another config's directory */
+    snprintf(text, sizeof text, "%s", meta_config_text);
+    n = strstr(text, "seed_id: 1");
+    memcpy(n, "seed_id: 2", 10);
+    write_text(bad, text);
+    CHECK_STATUS(sgx_metalearn(bad, dir, 0, 0, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("another config");
+    CHECK_STATUS(sgx_metalearn(NULL, dir, 0, 0, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_metalearn(config, NULL, 0, 0, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_metalearn(config, dir, -1, 0, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_metalearn(config, dir, 0, -2, NULL, NULL, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo,a2c", 3, 2, 0, 1, NULL, NULL, returns, 6, NULL, 0),
+                 SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("unknown algorithm 'a2c'");
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "dqn", 3, 2, 0, 1, NULL, NULL, returns, 6, NULL, 0),
+                 SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("inner_config.dqn");
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 3, 2, 0, 1, NULL, NULL, returns, 2, NULL, 0),
+                 SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("returns_size");
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 0, 2, 0, 1, NULL, NULL, returns, 6, NULL, 0),
+                 SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 3, 2, 0, 1, NULL, NULL, returns, 6, NULL, 1),
+                 SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 3, 2, 0, 1, NULL, NULL, NULL, 6, NULL, 0),
+                 SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_evaluate_transfer(NULL, config, "ppo", 3, 2, 0, 1, NULL, NULL, returns, 6, NULL, 0),
+                 SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_evaluate_transfer("/nonexistent/x.safetensors", config, "ppo", 3, 2, 0, 1, NULL, NULL, returns,
+                                       6, NULL, 0), SGX_ERR_IO);
+    returns[0] = -12345;
+    meta_watch e = {0};
+    e.stop_at_any = 1;
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 3, 2, 0, 1, watch_progress, &e, returns, 6, NULL, 0),
+                 SGX_STOPPED);
+    CHECK(e.calls >= 1 && returns[0] == -12345, "stopped evaluation wrote nothing");
+
+    remove(bad);
+    remove(config);
+    remove_run(dir);
+    remove_run(dir2);
+}
+
 int main(void) {
     test_version();
     test_prng();
@@ -484,6 +679,7 @@ int main(void) {
     test_threads();
     test_vec_env();
     test_agents();
+    test_metalearning();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
