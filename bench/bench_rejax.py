@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Wall time of an unmodified rejax PPO run on Synthetic-CartPole-v1: ours
-(synthetic_gymnax_swift, the Swift library through jax.pure_callback) against
+(synthetic_gymnax_swift, the Swift library through the XLA FFI; with
+SGX_JAX_FFI=0 through the jax.pure_callback fallback) against
 the original synthetic-gymnax SynthEnv (pure JAX), paper checkpoint on both.
 
 The run is `rejax.PPO.create(env=..., env_params=..., **CONFIG)` and
