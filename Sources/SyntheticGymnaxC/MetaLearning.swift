@@ -47,6 +47,7 @@ private func seconds(since start: UInt64) -> Double { Double(now() - start) / 1e
 /// message names the file and the key at fault).
 private func loadConfig(_ path: UnsafePointer<CChar>?) throws -> (config: MetaConfig, text: String, path: String) {
     let path = String(cString: try required(path, "config_path"))
+    guard FileManager.default.fileExists(atPath: path) else { throw CError(.io, "the config \(path) does not exist") }
     let text: String
     do {
         text = try String(contentsOfFile: path, encoding: .utf8)

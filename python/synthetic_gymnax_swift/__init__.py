@@ -7,6 +7,8 @@ synthetic (Liesen et al. 2024), computed by a native Swift library.
     obs, state, reward, done, info = env.step(key, state, action, params)
     policy = sgs.train("ppo", env, seed=0)            # PPO, DQN, SAC, DDPG, TD3, natively
     returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50)
+    rows = sgs.metalearn("cartpole.yaml", "runs/cartpole")    # meta-training (resumes), log rows
+    table = sgs.evaluate_transfer(checkpoint, "cartpole.yaml", algorithms="ppo,dqn", runs=20)
 
 When gymnax is installed, importing this package makes `gymnax.make` accept
 the "Synthetic-..." ids too, as the original synthetic-gymnax did.
@@ -18,10 +20,12 @@ from . import _hooks, _native
 from ._native import CheckpointError, InvalidActionError, SyntheticGymnaxError, UnknownEnvironmentError
 from .agents import Policy, evaluate, train
 from .environment import Environment
+from .metalearning import evaluate_transfer, metalearn
 from .vector import VecEnv
 
 __all__ = [
     "make", "registered_envs", "Environment", "VecEnv", "train", "evaluate", "Policy",
+    "metalearn", "evaluate_transfer",
     "SyntheticGymnaxError", "UnknownEnvironmentError",
     "InvalidActionError", "CheckpointError", "__version__",
 ]

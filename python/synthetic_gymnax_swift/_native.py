@@ -21,8 +21,9 @@ SGX_OK = 0
 _STATUS_NAMES = {
     1: "SGX_ERR_NULL_POINTER", 2: "SGX_ERR_INVALID_ARGUMENT", 3: "SGX_ERR_UNKNOWN_ID",
     4: "SGX_ERR_UNKNOWN_PARAMETER", 5: "SGX_ERR_INVALID_ACTION", 6: "SGX_ERR_WRONG_ACTION_TYPE",
-    7: "SGX_ERR_IO", 8: "SGX_ERR_FORMAT", 99: "SGX_ERR_INTERNAL",
+    7: "SGX_ERR_IO", 8: "SGX_ERR_FORMAT", 9: "SGX_STOPPED", 99: "SGX_ERR_INTERNAL",
 }
+SGX_STOPPED = 9
 
 
 class SyntheticGymnaxError(Exception):
@@ -84,6 +85,18 @@ class TrainStats(ctypes.Structure):
     """`sgx_train_stats`."""
     _fields_ = [("env_steps", ctypes.c_int64), ("updates", ctypes.c_int64), ("flops", ctypes.c_double),
                 ("seconds", ctypes.c_double)]
+
+
+class MetaProgress(ctypes.Structure):
+    """`sgx_meta_progress` (metalearning.py)."""
+    _fields_ = [("generation", _i32), ("generations", _i32), ("phase", _i32), ("runs_done", _i32),
+                ("runs_total", _i32), ("best_fitness", ctypes.c_float), ("population_fitness", ctypes.c_float),
+                ("population_fitness_std", ctypes.c_float), ("mean_fitness", ctypes.c_float),
+                ("seconds", ctypes.c_double)]
+
+
+#: `sgx_progress_fn`.
+PROGRESS_FN = ctypes.CFUNCTYPE(_i32, ctypes.POINTER(MetaProgress), _vp)
 
 
 def lib():
@@ -152,6 +165,12 @@ def lib():
             "sgx_policy_act_discrete": (_i32, [_vp, _i32, _f32p, _i32, _vp, _i32p]),
             "sgx_policy_act_continuous": (_i32, [_vp, _i32, _f32p, _i32, _vp, _f32p]),
             "sgx_policy_evaluate": (_i32, [_vp, _vp, _i32, ctypes.c_int64, _i32, _i32, _f32p, _vp]),
+            # Meta-learning (metalearning.py)
+            "sgx_metalearn": (_i32, [ctypes.c_char_p, ctypes.c_char_p, _i32, _i32, PROGRESS_FN, _vp,
+                                     ctypes.POINTER(_i32)]),
+            "sgx_meta_config_algorithms": (_i32, [ctypes.c_char_p, _vp, _i32, ctypes.POINTER(_i32)]),
+            "sgx_evaluate_transfer": (_i32, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _i32, _i32,
+                                             ctypes.c_int64, _i32, PROGRESS_FN, _vp, _f32p, _i32, _vp, _i32]),
         }
         for name, (restype, argtypes) in sig.items():
             fn = getattr(handle, name)

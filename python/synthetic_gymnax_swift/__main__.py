@@ -1,0 +1,268 @@
+"""Command line of synthetic_gymnax_swift.
+
+    python -m synthetic_gymnax_swift metalearn --config FILE --out DIR [--generations N] [--workers N]
+    python -m synthetic_gymnax_swift evaluate --env Synthetic-CartPole-v1 [--checkpoint FILE|paper]
+        [--config FILE] [--algos ppo,sac,dqn] [--runs 20] [--episodes N] [--seed S] [--workers N] [--json FILE]
+
+`metalearn` meta-trains a synthetic environment (resuming the run in DIR)
+with a progress bar (tqdm when installed), one summary line per generation,
+and DIR/learning_curve.png at the end (with matplotlib). Ctrl-C stops after
+the generation in progress; the same command resumes. `evaluate` runs the
+paper's protocol on a checkpoint and prints a table of IQMs. Errors print
+one line and exit with status 2; an interrupted run exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+from . import metalearning
+
+
+class _TextBar:
+    """A one-line progress bar on stderr, for when tqdm is not installed."""
+
+    def __init__(self, total: int, initial: int = 0, desc: str = "", unit: str = ""):
+        self.total, self.n, self.desc, self.unit, self.postfix = total, initial, desc, unit, ""
+        self._last = 0.0
+        self._width = 0
+        self.tty = sys.stderr.isatty()
+
+    def _draw(self, force=False):
+        now = time.monotonic()
+        if not force and now - self._last < 0.25:
+            return
+        self._last = now
+        frac = min(1.0, self.n / self.total) if self.total else 0.0
+        filled = int(round(24 * frac))
+        line = f"{self.desc} [{'#' * filled}{'.' * (24 - filled)}] {self.n:g}/{self.total} {self.unit} {self.postfix}"
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            sys.stderr.flush()
+
+    def set_postfix_str(self, text: str):
+        self.postfix = text
+        self._draw()
+
+    def update_to(self, n):
+        self.n = n
+        self._draw(force=True)
+
+    def write(self, line: str):
+        if self.tty and self._width:
+            sys.stderr.write("\r" + " " * self._width + "\r")
+            sys.stderr.flush()
+        print(line, flush=True)
+        self._width = 0
+        self._draw(force=True)
+
+    def close(self):
+        if self.tty and self._width:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+class _TqdmBar:
+    def __init__(self, total: int, initial: int = 0, desc: str = "", unit: str = ""):
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+
+    def set_postfix_str(self, text: str):
+        self.bar.set_postfix_str(text, refresh=True)
+
+    def update_to(self, n):
+        self.bar.n = n
+        self.bar.refresh()
+
+    def write(self, line: str):
+        self._tqdm.write(line, file=sys.stdout)
+        sys.stdout.flush()
+
+    def close(self):
+        self.bar.close()
+
+
+def _bar(total: int, initial: int = 0, desc: str = "", unit: str = ""):
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return _TextBar(total, initial, desc, unit)
+    return _TqdmBar(total, initial, desc, unit)
+
+
+def _fmt(x, width=8, digits=2) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-".rjust(width)
+    return f"{x:{width}.{digits}f}"
+
+
+def _summary(row: dict) -> str:
+    """One generation's line, from its log.csv row."""
+    line = (f"gen {row['num_gens']:4d}  {row['time_gen']:6.1f} s  best {_fmt(row['best_fitness'])}  "
+            f"population {_fmt(row['population_fitness'])} ± {_fmt(row['population_fitness_std'], 6)}")
+    for key, value in row.items():
+        if key.startswith("final_return/") and value is not None:
+            algo = key.split("/", 1)[1]
+            failed = row.get(f"failed_runs/{algo}") or 0
+            line += f"  {algo} {value:.1f}" + (f" ({failed} failed)" if failed else "")
+    if row.get("mean_fitness") is not None:
+        line += f"  | mean {_fmt(row['mean_fitness'])}"
+        for key, value in row.items():
+            if key.startswith("mean_final_return/") and value is not None:
+                line += f" {key.split('/', 1)[1]} {value:.1f}"
+    return line
+
+
+def _metalearn(args) -> int:
+    out = args.out
+    bar = None
+    state = {"printed": len(metalearning.read_log(out)) if os.path.exists(os.path.join(out, "state.json")) else 0}
+
+    def progress(p: metalearning.MetaProgress):
+        nonlocal bar
+        if bar is None:
+            if p.generation > 1:
+                print(f"resuming {out} after generation {p.generation - 1}", flush=True)
+            bar = _bar(p.generations, p.generation - 1, desc="meta-training", unit="gen")
+        if p.phase == "done":
+            rows = metalearning.read_log(out)
+            for row in rows[state["printed"]:]:
+                bar.write(_summary(row))
+            state["printed"] = len(rows)
+            bar.update_to(p.generation)
+            bar.set_postfix_str(f"best {p.best_fitness:.2f}")
+        else:
+            bar.set_postfix_str(f"gen {p.generation} {p.phase} {p.runs_done}/{p.runs_total}")
+        return True
+
+    interrupted = False
+    try:
+        rows = metalearning.metalearn(args.config, out, generations=args.generations, workers=args.workers,
+                                      progress=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+        rows = metalearning.read_log(out)
+    finally:
+        if bar is not None:
+            bar.close()
+    if interrupted:
+        print(f"interrupted: {len(rows)} generations complete in {out}; run the same command to resume",
+              file=sys.stderr)
+    elif bar is None:
+        print(f"{out}: {len(rows)} generations already complete; nothing to do (raise --generations to go on)")
+    if rows:
+        try:
+            path = metalearning.plot_learning_curve(out)
+            print(f"learning curve: {path}")
+        except ImportError:
+            print("learning curve skipped: matplotlib is not installed (pip install matplotlib)", file=sys.stderr)
+    return 130 if interrupted else 0
+
+
+def _evaluate(args) -> int:
+    env = args.env
+    if not env.startswith("Synthetic-"):
+        env = "Synthetic-" + env
+    own_checkpoint, own_config = metalearning.own_checkpoint(env)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        if own_checkpoint is None:
+            raise _UsageError(f"this project has no checkpoint of {env} yet (Checkpoints/{env[len('Synthetic-'):]}/"
+                              "checkpoint.safetensors); pass --checkpoint FILE, or --checkpoint paper for the paper's")
+        checkpoint = own_checkpoint
+    config = args.config or own_config
+    if config is None:
+        raise _UsageError(f"no config for {env}: pass --config FILE (a meta-training config in the upstream schema "
+                          "whose inner_config lists the hyperparameters to sample)")
+    bar = _bar(1, 0, desc=f"evaluating {env}", unit="runs")
+
+    def progress(p: metalearning.MetaProgress):
+        bar.total = p.runs_total
+        if hasattr(bar, "bar"):
+            bar.bar.total = p.runs_total
+        bar.update_to(p.runs_done)
+        return True
+
+    start = time.monotonic()
+    try:
+        results = metalearning.evaluate_transfer(checkpoint, config, algorithms=args.algos, runs=args.runs,
+                                                 episodes=args.episodes, seed=args.seed, workers=args.workers,
+                                                 env=env, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted: nothing evaluated", file=sys.stderr)
+        return 130
+    bar.close()
+    seconds = time.monotonic() - start
+    real = env[len("Synthetic-"):]
+    print(f"{env} -> {real}: {args.runs} runs per algorithm, {seconds:.1f} s  (checkpoint {checkpoint})")
+    print(f"{'algorithm':<10} {'IQM':>9} {'mean':>9} {'min':>9} {'max':>9} {'failed runs':>12}")
+    for name, r in results.items():
+        print(f"{name:<10} {_fmt(r['iqm'], 9)} {_fmt(r['mean'], 9)} {_fmt(r['min'], 9)} {_fmt(r['max'], 9)} "
+              f"{r['failed_runs']:>12d}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(metalearning.results_json(results), f, indent=2)
+            f.write("\n")
+        print(f"results: {args.json}")
+    return 0
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m synthetic_gymnax_swift",
+                                     description="Meta-learn synthetic environments and evaluate them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("metalearn", help="meta-train a synthetic environment (resumes the run in --out)")
+    m.add_argument("--config", required=True, help="meta-training config (YAML, the upstream schema)")
+    m.add_argument("--out", required=True, help="output directory: state.json, log.csv, checkpoints, plot")
+    m.add_argument("--generations", type=_positive, help="generations to complete in total (default: the config's)")
+    m.add_argument("--workers", type=_positive, help="threads (default: all cores)")
+    e = sub.add_parser("evaluate", help="the paper's transfer evaluation of a checkpoint (IQM table)")
+    e.add_argument("--env", required=True, help="e.g. Synthetic-CartPole-v1")
+    e.add_argument("--checkpoint", help="checkpoint file, or 'paper' (default: this project's Checkpoints/<env>/)")
+    e.add_argument("--config", help="config whose inner_config lists the hyperparameters "
+                                    "(default: Checkpoints/<env>/config.yaml)")
+    e.add_argument("--algos", help="comma-separated algorithms (default: the config's inner_loop_algorithm)")
+    e.add_argument("--runs", type=_positive, default=20, help="runs per algorithm (default 20)")
+    e.add_argument("--episodes", type=_positive, help="evaluation episodes per run (default: the config's num_eval_envs)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--workers", type=_positive, help="threads (default: all cores)")
+    e.add_argument("--json", help="write the results as JSON to this file")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "metalearn":
+            return _metalearn(args)
+        return _evaluate(args)
+    except (_UsageError, OSError, ValueError, TypeError, ImportError, metalearning._native.SyntheticGymnaxError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""Meta-learning of synthetic environments, and the paper's evaluation of them.
+
+    import synthetic_gymnax_swift as sgs
+    rows = sgs.metalearn("cartpole.yaml", "runs/cartpole", generations=50)
+    results = sgs.evaluate_transfer("runs/cartpole/best_mean.safetensors", "cartpole.yaml",
+                                    algorithms=["ppo", "dqn"], runs=20)
+    results["ppo"]["iqm"]
+
+`metalearn` runs the native meta-training loop (include/synthetic_gymnax.h,
+`sgx_metalearn`: the upstream `metalearn_synthenv.py` with configs in its
+YAML schema) and resumes a run found in the output directory.
+`evaluate_transfer` is the paper's protocol (`sgx_evaluate_transfer`): for
+each algorithm, runs with hyperparameters sampled from the config's lists,
+trained on the synthetic environment, returns on the real one, and their
+interquartile mean. Both report progress on the calling thread through a
+callback, so Ctrl-C works: the first stops a meta-training run after the
+generation in progress, a second one at once (that generation is dropped).
+"""
+
+from __future__ import annotations
+
+import csv
+import ctypes
+import math
+import os
+import pathlib
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _native
+
+__all__ = ["MetaProgress", "metalearn", "evaluate_transfer", "read_log", "plot_learning_curve",
+           "config_algorithms", "own_checkpoint"]
+
+_PHASES = {0: "population", 1: "mean", 2: "done", 3: "evaluation"}
+
+
+@dataclass(frozen=True)
+class MetaProgress:
+    """What a progress callback receives (`sgx_meta_progress`).
+
+    generation: 1-based generation in progress or just completed (0 while
+        evaluating); generations: the one the run stops after.
+    phase: "population" (training the members), "mean" (evaluating the search
+        mean), "done" (a generation is complete and saved: the fitness fields
+        are set, mean_fitness NaN when the mean was not evaluated), or
+        "evaluation" (evaluate_transfer).
+    runs_done, runs_total: inner-loop runs of the phase.
+    seconds: the generation's time when done, else the time since it (or the
+        evaluation) began.
+    """
+    generation: int
+    generations: int
+    phase: str
+    runs_done: int
+    runs_total: int
+    best_fitness: float
+    population_fitness: float
+    population_fitness_std: float
+    mean_fitness: float
+    seconds: float
+
+
+class _Callback:
+    """The C progress callback: forwards to `progress`, turns Ctrl-C into a
+    stop, and keeps any exception `progress` raises to re-raise it after
+    the native call (an exception cannot cross the C frames)."""
+
+    def __init__(self, progress, finish_generation: bool):
+        self.progress = progress
+        self.finish_generation = finish_generation
+        self.interrupts = 0
+        self.error = None
+        self.stop_requested = False
+        self.c_function = _native.PROGRESS_FN(self._call)
+
+    def _call(self, pointer, _user):
+        try:
+            c = pointer.contents
+            p = MetaProgress(c.generation, c.generations, _PHASES.get(c.phase, str(c.phase)), c.runs_done,
+                             c.runs_total, float(c.best_fitness), float(c.population_fitness),
+                             float(c.population_fitness_std), float(c.mean_fitness), c.seconds)
+            if self.progress is not None and self.progress(p) is False:
+                self.stop_requested = True
+                return 1
+            if self.interrupts >= 2 or (self.interrupts == 1 and (p.phase == "done" or not self.finish_generation)):
+                return 1
+            return 0
+        except KeyboardInterrupt:  # SIGINT with Python's own handler (not on the main thread)
+            self.interrupts = 2
+            return 1
+        except BaseException as error:  # noqa: BLE001 - re-raised after the native call
+            self.error = error
+            return 1
+
+    def on_sigint(self, _signum, _frame):
+        self.interrupts += 1
+        if self.interrupts == 1 and self.finish_generation:
+            print("\ninterrupted: finishing the generation in progress (Ctrl-C again to stop now and drop it)",
+                  file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self.on_sigint)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _path(value, what: str) -> bytes:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a path, got {type(value).__name__}")
+    return os.fsencode(value)
+
+
+def _count(value, what: str, zero_means: str) -> int:
+    """None -> 0 (the library's default), else a positive integer."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer or None ({zero_means}), got {value!r}")
+    return int(value)
+
+
+def config_algorithms(config) -> list[str]:
+    """The inner-loop algorithms of a meta-training config (its
+    inner_loop_algorithm), after checking the whole config."""
+    L = _native.lib()
+    count = _native._i32()
+    buffer = ctypes.create_string_buffer(256)
+    _native.check(L.sgx_meta_config_algorithms(_path(config, "config"), ctypes.cast(buffer, _native._vp),
+                                               len(buffer), ctypes.byref(count)))
+    return buffer.value.decode().split(",") if count.value else []
+
+
+def read_log(out) -> list[dict]:
+    """The rows of a run's log.csv, numbers parsed (empty cells None)."""
+    path = pathlib.Path(out) / "log.csv"
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for raw in csv.DictReader(f):
+            row = {}
+            for key, text in raw.items():
+                if text is None or text == "":
+                    row[key] = None
+                elif key in ("num_gens", "eval_steps") or key.startswith("failed_runs/"):
+                    row[key] = int(text)
+                else:
+                    row[key] = float(text)
+            rows.append(row)
+    return rows
+
+
+def metalearn(config, out, generations: int | None = None, workers: int | None = None, progress=None) -> list[dict]:
+    """Meta-trains the synthetic environment of the config file `config`
+    (upstream's YAML schema) into the directory `out`, resuming the run
+    found there, until `generations` are complete (default: the config's
+    num_generations) on `workers` threads (default: all cores). Returns the
+    rows of log.csv (one dict per generation, upstream's column names).
+
+    progress(MetaProgress) is called a few times a second and after each
+    generation; returning False stops after saving the last completed
+    generation (the one in progress is dropped). Ctrl-C stops after the
+    generation in progress (a second Ctrl-C at once) and raises
+    KeyboardInterrupt; the directory then resumes.
+
+    Errors: FileNotFoundError (an unreadable config), CheckpointError (invalid
+    YAML, a config that does not fit the schema: the message names the key),
+    ValueError (a directory holding another config's run, bad arguments).
+    """
+    config_b, out_b = _path(config, "config"), _path(out, "out")
+    n = _count(generations, "generations", "the config's num_generations")
+    w = _count(workers, "workers", "all cores")
+    completed = _native._i32()
+    with _Callback(progress, finish_generation=True) as callback:
+        status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None, ctypes.byref(completed))
+    if callback.error is not None:
+        raise callback.error
+    if status == _native.SGX_STOPPED:
+        if callback.interrupts:
+            raise KeyboardInterrupt(f"meta-training stopped with {completed.value} generations complete in {out}")
+    else:
+        _native.check(status)
+    return read_log(out)
+
+
+def _resolve_checkpoint(checkpoint, env_id: str | None) -> str:
+    if checkpoint == "paper":
+        if env_id is None:
+            raise ValueError('checkpoint="paper" needs env (e.g. "Synthetic-CartPole-v1")')
+        from .checkpoints import paper_checkpoint
+
+        return paper_checkpoint(_real_id(env_id))
+    return os.fspath(checkpoint)
+
+
+def _real_id(env_id: str) -> str:
+    return env_id[len("Synthetic-"):] if env_id.startswith("Synthetic-") else env_id
+
+
+def _checkpoints_roots() -> list[pathlib.Path]:
+    """Where this project's own meta-learned environments may be: the
+    package's copy, then the repository's Checkpoints/ (a checkout)."""
+    here = pathlib.Path(__file__).resolve().parent
+    return [here / "Checkpoints", here.parent.parent / "Checkpoints"]
+
+
+def own_checkpoint(env_id: str) -> tuple[str | None, str | None]:
+    """This project's checkpoint of a synthetic environment and the config it
+    was meta-learned with: Checkpoints/<real id>/checkpoint.safetensors and
+    config.yaml, each None when absent."""
+    real = _real_id(env_id)
+    checkpoint = config = None
+    for root in _checkpoints_roots():
+        folder = root / real
+        if checkpoint is None and (folder / "checkpoint.safetensors").is_file():
+            checkpoint = str(folder / "checkpoint.safetensors")
+        if config is None and (folder / "config.yaml").is_file():
+            config = str(folder / "config.yaml")
+    return checkpoint, config
+
+
+def _finite(x) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episodes: int | None = None,
+                      seed: int = 0, workers: int | None = None, env: str | None = None,
+                      progress=None) -> dict[str, dict]:
+    """The paper's evaluation of a synthetic environment: for each algorithm
+    `runs` inner-loop runs with hyperparameters sampled from the config's
+    inner_config lists, trained on the checkpoint's environment, evaluated
+    on the real one for `episodes` episodes (default: the config's
+    num_eval_envs) with deterministic actions.
+
+    checkpoint: a checkpoint path, or "paper" (then `env` names it).
+    algorithms: names (a list or "ppo,sac"); None for the config's.
+    Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns"}, ...}
+    (returns: one per run, NaN for a failed run; the statistics over the
+    finite ones). progress as for `metalearn`; Ctrl-C stops at once and
+    raises KeyboardInterrupt.
+    """
+    path = _resolve_checkpoint(checkpoint, env)
+    if env is not None:
+        from .checkpoints import read_safetensors
+
+        try:
+            meta = read_safetensors(path)[1]
+        except FileNotFoundError:
+            meta = {}  # the library reports it
+        except Exception:  # noqa: BLE001 - a corrupt file: the library names the problem
+            meta = {}
+        if meta.get("env_id") and meta["env_id"] != _real_id(env):
+            raise ValueError(f"{path} is a synthetic {meta['env_id']}, not {env}")
+    if algorithms is None:
+        names = config_algorithms(config)
+        algorithms_b = None
+    else:
+        names = [a.strip() for a in (algorithms.split(",") if isinstance(algorithms, str) else algorithms)]
+        algorithms_b = ",".join(names).encode()
+    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
+        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    e = _count(episodes, "episodes", "the config's num_eval_envs")
+    w = _count(workers, "workers", "all cores")
+    returns = np.full(len(names) * int(runs), np.nan, np.float32)
+    iqm = np.full(len(names), np.nan, np.float32)
+    with _Callback(progress, finish_generation=False) as callback:
+        status = _native.lib().sgx_evaluate_transfer(
+            _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed), w,
+            callback.c_function, None, returns, returns.size, iqm.ctypes.data_as(_native._vp), iqm.size)
+    if callback.error is not None:
+        raise callback.error
+    if status == _native.SGX_STOPPED and callback.interrupts:
+        raise KeyboardInterrupt("evaluation stopped")
+    _native.check(status)
+    results = {}
+    for a, name in enumerate(names):
+        mine = returns[a * runs:(a + 1) * runs].astype(float)
+        finite = mine[np.isfinite(mine)]
+        results[name.lower()] = {
+            "iqm": float(iqm[a]),
+            "mean": float(finite.mean()) if finite.size else math.nan,
+            "min": float(finite.min()) if finite.size else math.nan,
+            "max": float(finite.max()) if finite.size else math.nan,
+            "failed_runs": int(mine.size - finite.size),
+            "returns": [float(x) for x in mine],
+        }
+    return results
+
+
+def results_json(results: dict[str, dict]) -> dict:
+    """`evaluate_transfer`'s results with NaN as None, for strict JSON."""
+    return {name: {k: ([_finite(x) for x in v] if k == "returns" else (_finite(v) if isinstance(v, float) else v))
+                   for k, v in r.items()} for name, r in results.items()}
+
+
+def plot_learning_curve(out, path=None, title: str | None = None) -> str:
+    """Draws a run's learning curve from its log.csv into `path` (default
+    out/learning_curve.png): population fitness ± std and the best fitness
+    per generation, and the search mean's return per algorithm. Needs
+    matplotlib (ImportError otherwise); returns the file written."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = read_log(out)
+    if not rows:
+        raise ValueError(f"{out} has no log.csv rows to plot")
+    path = os.fspath(path) if path is not None else os.path.join(os.fspath(out), "learning_curve.png")
+    if title is None:
+        try:
+            from .checkpoints import read_safetensors
+
+            title = "Synthetic-" + read_safetensors(os.path.join(os.fspath(out), "mean.safetensors"))[1]["env_id"]
+        except Exception:  # noqa: BLE001 - only the title
+            title = os.path.basename(os.path.normpath(os.fspath(out)))
+
+    def column(name):
+        return np.array([np.nan if r.get(name) is None else r[name] for r in rows], float)
+
+    g = column("num_gens")
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    mean, std = column("population_fitness"), column("population_fitness_std")
+    left.plot(g, mean, color="C0", label="population fitness")
+    left.fill_between(g, mean - std, mean + std, color="C0", alpha=0.25, label="± std")
+    left.plot(g, column("best_fitness"), color="C3", lw=1, label="best member so far")
+    left.set_xlabel("generation")
+    left.set_ylabel("return on the real environment")
+    left.set_title("population")
+    left.legend(loc="lower right", fontsize=8)
+    algorithms = [k.split("/", 1)[1] for k in rows[0] if k.startswith("mean_final_return/")]
+    for i, name in enumerate(algorithms):
+        y = column(f"mean_final_return/{name}")
+        ok = np.isfinite(y)
+        right.plot(g[ok], y[ok], marker="o", ms=3, color=f"C{i}", label=name)
+    right.set_xlabel("generation")
+    right.set_ylabel("return on the real environment")
+    right.set_title("search mean, per algorithm")
+    if algorithms:
+        right.legend(loc="lower right", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    for axes in (left, right):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,241 @@
+"""Meta-learning through Python: the CLI (`python -m synthetic_gymnax_swift
+metalearn / evaluate`) end to end on a tiny config, Ctrl-C and resume, the
+JSON and plot it writes, clean errors; and the API (sgs.metalearn,
+sgs.evaluate_transfer) it is built on.
+
+The config is tiny (popsize 4, PPO and DQN for 500 steps, 4 evaluation
+episodes): a generation takes a fraction of a second.
+"""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import synthetic_gymnax_swift as sgs
+from synthetic_gymnax_swift import metalearning
+
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TINY = """\
+env_name: CartPole-v1
+seed_id: 1
+inner_loop_algorithm: [ppo, dqn]
+inner_config:
+  ppo:
+    agent_kwargs: {activation: tanh}
+    num_envs: 5
+    num_steps: 50
+    num_epochs: 2
+    num_minibatches: 5
+    total_timesteps: 500
+    learning_rate: [0.01, 0.005]
+    gamma: [0.99, 0.95]
+  dqn:
+    agent: DuelingQNetwork
+    agent_kwargs: {activation: tanh}
+    num_envs: 10
+    buffer_size: 2000
+    fill_buffer: 200
+    batch_size: 32
+    total_timesteps: 500
+    learning_rate: [0.005, 0.001]
+    target_update_freq: 50
+eval_config: {num_eval_envs: 4, init_value: 200, end_value: 200, transition_begin: 0, transition_steps: 1}
+meta_config: {num_generations: GENERATIONS, num_rollouts: 1, num_rollouts_mean: 2, mean_eval_freq: 1}
+strategy_name: SNES
+strategy_params: {popsize: 4, sigma_init: 0.05, temperature: 0}
+synth_env_kwargs: {max_steps_in_episode: 1, network_kwargs: {features: [8], latent_dist: normal}}
+"""
+
+try:
+    import matplotlib  # noqa: F401
+
+    HAVE_MATPLOTLIB = True
+except ImportError:
+    HAVE_MATPLOTLIB = False
+
+
+def tiny_config(tmp_path, generations=2, name="tiny.yaml"):
+    path = tmp_path / name
+    path.write_text(TINY.replace("GENERATIONS", str(generations)))
+    return str(path)
+
+
+def cli(*args, **kwargs):
+    """Runs `python -m synthetic_gymnax_swift ARGS` with this checkout's
+    package and the library of SGX_LIB (as the environment gives it)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "synthetic_gymnax_swift", *args], capture_output=True, text=True,
+                          env=env, timeout=300, **kwargs)
+
+
+def generations_of(rows):
+    return [r["num_gens"] for r in rows]
+
+
+def timeless(rows):
+    return [{k: v for k, v in r.items() if k != "time_gen"} for r in rows]
+
+
+def test_metalearn_cli_end_to_end(tmp_path):
+    config, out = tiny_config(tmp_path), tmp_path / "run"
+    r = cli("metalearn", "--config", config, "--out", str(out), "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    summary = [line for line in r.stdout.splitlines() if line.startswith("gen ")]
+    assert len(summary) == 2 and "best" in summary[0] and "population" in summary[0] and "| mean" in summary[0]
+    for name in ["state.json", "log.csv", "mean.safetensors", "best_member.safetensors", "best_mean.safetensors"]:
+        assert (out / name).is_file(), name
+    rows = metalearning.read_log(out)
+    assert generations_of(rows) == [1, 2]
+    assert rows[0]["final_return/ppo"] > 0 and rows[1]["final_return/dqn"] > 0  # algorithms alternate
+    assert all(r["mean_final_return/ppo"] > 0 and r["mean_final_return/dqn"] > 0 for r in rows)
+    if HAVE_MATPLOTLIB:
+        assert (out / "learning_curve.png").stat().st_size > 1000
+        assert "learning curve:" in r.stdout
+    else:
+        assert "matplotlib" in r.stderr
+    # The checkpoint is a synthetic CartPole of our format.
+    env, _ = sgs.make("Synthetic-CartPole-v1", checkpoint=str(out / "best_mean.safetensors"))
+    assert env.name == "Synthetic-CartPole-v1"
+    # Run again: nothing to do.
+    again = cli("metalearn", "--config", config, "--out", str(out))
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_ctrl_c_stops_after_the_generation_and_the_run_resumes(tmp_path):
+    config, out = tiny_config(tmp_path, generations=40), tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([sys.executable, "-m", "synthetic_gymnax_swift", "metalearn", "--config", config,
+                          "--out", str(out), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    first = p.stdout.readline()
+    assert first.startswith("gen    1"), first + p.stderr.read()
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr and "run the same command to resume" in stderr
+    stopped = metalearning.read_log(out)
+    assert 1 <= len(stopped) < 40 and generations_of(stopped) == list(range(1, len(stopped) + 1))
+    # Resume to a few generations more; the log continues, and equals a straight run's.
+    target = len(stopped) + 2
+    r = cli("metalearn", "--config", config, "--out", str(out), "--generations", str(target))
+    assert r.returncode == 0, r.stderr
+    assert f"resuming {out} after generation {len(stopped)}" in r.stdout
+    assert [line.split()[1] for line in r.stdout.splitlines() if line.startswith("gen ")] == \
+        [str(g) for g in range(len(stopped) + 1, target + 1)]
+    resumed = metalearning.read_log(out)
+    assert generations_of(resumed) == list(range(1, target + 1))
+    assert timeless(resumed[:len(stopped)]) == timeless(stopped)
+    straight = sgs.metalearn(config, tmp_path / "straight", generations=target, workers=2)
+    assert timeless(resumed) == timeless(straight)
+
+
+def test_metalearn_api_progress_and_stop(tmp_path):
+    config = tiny_config(tmp_path, generations=3)
+    seen = []
+
+    def progress(p):
+        seen.append(p)
+        return not (p.phase == "done" and p.generation == 2)  # stop after the second generation
+
+    rows = sgs.metalearn(config, tmp_path / "run", workers=2, progress=progress)
+    assert generations_of(rows) == [1, 2]
+    done = [p for p in seen if p.phase == "done"]
+    assert [p.generation for p in done] == [1, 2] and all(p.generations == 3 for p in seen)
+    assert all(math.isfinite(p.best_fitness) and math.isfinite(p.mean_fitness) and p.seconds > 0 for p in done)
+    assert done[-1].best_fitness == pytest.approx(rows[-1]["best_fitness"])
+    assert all(math.isnan(p.best_fitness) and p.phase in ("population", "mean") for p in seen if p.phase != "done")
+    # An exception in the callback stops the run and comes out as itself.
+    with pytest.raises(ZeroDivisionError):
+        sgs.metalearn(config, tmp_path / "run", progress=lambda p: 1 / 0)
+    assert len(sgs.metalearn(config, tmp_path / "run")) == 3
+    with pytest.raises(ValueError, match="workers"):
+        sgs.metalearn(config, tmp_path / "run", workers=0)
+
+
+def test_evaluate_cli_table_and_json(tmp_path):
+    config, out = tiny_config(tmp_path), tmp_path / "run"
+    sgs.metalearn(config, out, workers=2)
+    checkpoint = str(out / "best_mean.safetensors")
+    js = tmp_path / "results.json"
+    r = cli("evaluate", "--env", "Synthetic-CartPole-v1", "--checkpoint", checkpoint, "--config", config,
+            "--algos", "ppo,dqn", "--runs", "4", "--episodes", "2", "--seed", "3", "--json", str(js))
+    assert r.returncode == 0, r.stderr
+    table = r.stdout.splitlines()
+    header = next(line for line in table if line.startswith("algorithm"))
+    assert header.split() == ["algorithm", "IQM", "mean", "min", "max", "failed", "runs"]
+    assert any(line.startswith("ppo ") for line in table) and any(line.startswith("dqn ") for line in table)
+    data = json.loads(js.read_text())
+    assert set(data) == {"ppo", "dqn"}
+    for name, entry in data.items():
+        assert len(entry["returns"]) == 4 and entry["failed_runs"] == 0
+        finite = sorted(entry["returns"])
+        assert entry["iqm"] == pytest.approx(sum(finite[1:3]) / 2, rel=1e-5)  # trim_mean(x, 0.25) of 4 values
+        assert entry["mean"] == pytest.approx(sum(finite) / 4, rel=1e-5)
+        assert entry["min"] == finite[0] and entry["max"] == finite[-1]
+    # The API gives the same numbers (same seed), whatever the workers; default algorithms: the config's.
+    api = sgs.evaluate_transfer(checkpoint, config, runs=4, episodes=2, seed=3, workers=1)
+    assert list(api) == ["ppo", "dqn"]
+    assert api["ppo"]["returns"] == pytest.approx(data["ppo"]["returns"])
+    assert api["dqn"]["iqm"] == pytest.approx(data["dqn"]["iqm"])
+
+
+def test_clean_errors_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.replace("GENERATIONS", "two"))
+    r = cli("metalearn", "--config", str(bad), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "meta_config.num_generations" in r.stderr and str(bad) in r.stderr
+    bad.write_text("env_name: CartPole-v1\ninner_config: [unclosed\n")
+    r = cli("metalearn", "--config", str(bad), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "YAML" in r.stderr and "Traceback" not in r.stderr
+    r = cli("metalearn", "--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    # A directory holding another config's run.
+    config = tiny_config(tmp_path, generations=1)
+    assert cli("metalearn", "--config", config, "--out", str(tmp_path / "run")).returncode == 0
+    other = tiny_config(tmp_path, generations=1, name="other.yaml")
+    with open(other, "a") as f:
+        f.write("# another config\n")
+    r = cli("metalearn", "--config", other, "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "another config" in r.stderr and "Traceback" not in r.stderr
+    # evaluate: an unknown algorithm, no checkpoint of ours, no config, a checkpoint of another environment.
+    checkpoint = str(tmp_path / "run" / "mean.safetensors")
+    r = cli("evaluate", "--env", "Synthetic-CartPole-v1", "--checkpoint", checkpoint, "--config", config,
+            "--algos", "ppo,a2c", "--runs", "2")
+    assert r.returncode == 2 and "unknown algorithm 'a2c'" in r.stderr and "Traceback" not in r.stderr
+    r = cli("evaluate", "--env", "Synthetic-Acrobot-v1", "--config", config)
+    if metalearning.own_checkpoint("Acrobot-v1")[0] is None:
+        assert r.returncode == 2 and "--checkpoint" in r.stderr and "Traceback" not in r.stderr
+    r = cli("evaluate", "--env", "Synthetic-Acrobot-v1", "--checkpoint", checkpoint)
+    if metalearning.own_checkpoint("Acrobot-v1")[1] is None:
+        assert r.returncode == 2 and "--config" in r.stderr and "Traceback" not in r.stderr
+    r = cli("evaluate", "--env", "Synthetic-Pendulum-v1", "--checkpoint", checkpoint, "--config", config)
+    assert r.returncode == 2 and "not Synthetic-Pendulum-v1" in r.stderr
+    # argparse's own errors are exit code 2 as well.
+    assert cli("metalearn", "--config", config).returncode == 2
+    assert cli("metalearn", "--config", config, "--out", "x", "--generations", "0").returncode == 2
+
+
+def test_api_errors(tmp_path):
+    config = tiny_config(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        sgs.metalearn(tmp_path / "missing.yaml", tmp_path / "run")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.replace("GENERATIONS", "2").replace("popsize: 4", "popsize: four"))
+    with pytest.raises(sgs.CheckpointError, match="strategy_params.popsize"):
+        sgs.metalearn(bad, tmp_path / "run")
+    with pytest.raises(TypeError):
+        sgs.metalearn(3, tmp_path / "run")
+    assert metalearning.config_algorithms(config) == ["ppo", "dqn"]
+    with pytest.raises(ValueError, match="runs"):
+        sgs.evaluate_transfer(tmp_path / "x.safetensors", config, runs=0)
+    with pytest.raises(FileNotFoundError):
+        sgs.evaluate_transfer(tmp_path / "x.safetensors", config, runs=2)
