@@ -64,6 +64,174 @@ final class NNTests: XCTestCase {
         XCTAssertEqual(Kernels.tanh(SIMD8(repeating: 30))[0], 1, accuracy: 3e-7)
     }
 
+    // MARK: Tiled products
+
+    /// The values followed by the padded-read slack the
+    /// kernels may read (and never write), filled with NaN so that a lane
+    /// read past the end and wrongly stored would show.
+    static func padded(_ values: [Float]) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: values.count + 16)
+        p.initialize(repeating: .nan, count: values.count + 16)
+        p.update(from: values, count: values.count)
+        return p
+    }
+
+    /// The order every product promises: per entry one fused multiply-add
+    /// chain over the summed index from zero, then + bias or old +.
+    static func naiveChain(m: Int, n: Int, k: Int, a: (Int, Int) -> Float, b: (Int, Int) -> Float) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for t in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for i in 0..<k { s = s.addingProduct(a(t, i), b(i, j)) }
+                c[t * n + j] = s
+            }
+        }
+        return c
+    }
+
+    /// Every path of `multiply` and `multiplyTransposedA` (tiles of 1...6
+    /// rows and 8, 16, 32, 64 columns, overlapping and padded tails, the
+    /// transposed narrow weight gradient, the scalar fallback) equals the
+    /// naive chain bit for bit, and a float64 product within rounding, for
+    /// rows not multiples of the tiles, widths 1...70 and inner sizes 1...65,
+    /// with bias or accumulation; nothing outside C is written.
+    func testProductsEqualTheNaiveChainBitForBit() {
+        var seed: UInt32 = 500
+        let allWidths = Array(1...70), someWidths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 70]
+        for m in [1, 2, 3, 4, 5, 6, 7, 11, 13, 50, 101] {
+            for n in m <= 13 ? allWidths : someWidths {
+                for k in [1, 3, 17, 64, 65] where m * n * k <= 200_000 || k == 64 {
+                    seed &+= 3
+                    let a = Self.values(m * k, seed: seed), b = Self.values(k * n, seed: seed &+ 1)
+                    let bias = Self.values(n, seed: seed &+ 2), old = Self.values(m * n, seed: seed &+ 4)
+                    let what = "m=\(m) n=\(n) k=\(k)"
+                    // C = A·B
+                    let ab = Self.naiveChain(m: m, n: n, k: k, a: { a[$0 * k + $1] }, b: { b[$0 * n + $1] })
+                    for t in 0..<(m * n) {
+                        var want = 0.0
+                        let (r, j) = (t / n, t % n)
+                        for i in 0..<k { want += Double(a[r * k + i]) * Double(b[i * n + j]) }
+                        if abs(Double(ab[t]) - want) > 1e-6 * Double(k) { XCTFail("naive chain \(what)"); return }
+                    }
+                    let pa = Self.padded(a), pb = Self.padded(b), pbias = Self.padded(bias)
+                    defer { pa.deallocate(); pb.deallocate(); pbias.deallocate() }
+                    for paddedReads in [false, true] {
+                        let c = Self.padded(old)
+                        defer { c.deallocate() }
+                        func check(_ want: [Float], _ label: String) -> Bool {
+                            for t in 0..<want.count where c[t].bitPattern != want[t].bitPattern {
+                                XCTFail("\(label) \(what) padded=\(paddedReads): [\(t)] \(c[t]) vs \(want[t])"); return false
+                            }
+                            for t in want.count..<(want.count + 16) where !c[t].isNaN {
+                                XCTFail("\(label) \(what): wrote past the end"); return false
+                            }
+                            return true
+                        }
+                        Kernels.multiply(m: m, n: n, k: k, pa, pb, c, bias: pbias, paddedReads: paddedReads)
+                        guard check((0..<(m * n)).map { ab[$0] + bias[$0 % n] }, "multiply+bias") else { return }
+                        Kernels.multiply(m: m, n: n, k: k, pa, pb, c, accumulate: true, paddedReads: paddedReads)
+                        guard check((0..<(m * n)).map { (ab[$0] + bias[$0 % n]) + ab[$0] }, "multiply accumulate") else { return }
+                        // Aᵀ·G with A [m×k], G [m×n]: the chain runs over the m rows.
+                        let gv = Self.values(m * n, seed: seed &+ 5), dOld = Self.values(k * n, seed: seed &+ 6)
+                        let atg = Self.naiveChain(m: k, n: n, k: m, a: { a[$1 * k + $0] }, b: { gv[$0 * n + $1] })
+                        let g = Self.padded(gv), d = Self.padded(dOld)
+                        defer { g.deallocate(); d.deallocate() }
+                        Kernels.multiplyTransposedA(m: m, k: k, n: n, pa, g, d, accumulate: true, paddedReads: paddedReads)
+                        for t in 0..<(k * n) where d[t].bitPattern != (dOld[t] + atg[t]).bitPattern {
+                            XCTFail("multiplyTransposedA accumulate \(what) padded=\(paddedReads): [\(t)]"); return
+                        }
+                        Kernels.multiplyTransposedA(m: m, k: k, n: n, pa, g, d, paddedReads: paddedReads)
+                        for t in 0..<(k * n) where d[t].bitPattern != atg[t].bitPattern {
+                            XCTFail("multiplyTransposedA \(what) padded=\(paddedReads): [\(t)]"); return
+                        }
+                        for t in (k * n)..<(k * n + 16) where !d[t].isNaN {
+                            XCTFail("multiplyTransposedA \(what): wrote past the end"); return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The narrow-output dot product against float64, odd sizes.
+    func testDotProductKernel() {
+        for (m, n, k) in [(1, 1, 1), (3, 2, 7), (4, 1, 64), (5, 7, 65), (13, 3, 244), (101, 1, 64)] {
+            let a = Self.values(m * k, seed: UInt32(m * 31 + k)), bt = Self.values(n * k, seed: UInt32(n + 7))
+            let bias = Self.values(n, seed: 3)
+            var c = [Float](repeating: 0, count: m * n)
+            Kernels.multiplyTransposed(m: m, n: n, k: k, a, bt, &c, bias: bias)
+            for r in 0..<m {
+                for j in 0..<n {
+                    var want = Double(bias[j])
+                    for i in 0..<k { want += Double(a[r * k + i]) * Double(bt[j * k + i]) }
+                    XCTAssertEqual(Double(c[r * n + j]), want, accuracy: 1e-6 * Double(k), "m=\(m) n=\(n) k=\(k)")
+                }
+            }
+        }
+    }
+
+    func testTranspose() {
+        for (m, n) in [(1, 1), (1, 9), (3, 5), (4, 4), (7, 64), (64, 64), (65, 3), (244, 17)] {
+            let x = Self.values(m * n, seed: UInt32(m * 100 + n))
+            var out = [Float](repeating: 0, count: m * n)
+            Kernels.transpose(m: m, n: n, x, &out)
+            for r in 0..<m { for j in 0..<n where out[j * m + r] != x[r * n + j] { XCTFail("transpose \(m)x\(n)"); return } }
+        }
+    }
+
+    /// Element-wise activations and derivatives: every element, tails
+    /// included, equals the eight-lane function applied to it alone.
+    func testActivationsTakeTheVectorPathForEveryElement() {
+        for count in [1, 5, 7, 8, 9, 15, 16, 17, 40, 64, 70] {
+            let x = Self.values(count, seed: UInt32(count)).map { 4 * $0 }
+            for activation in Activation.allCases {
+                var y = [Float](repeating: 0, count: count)
+                x.withUnsafeBufferPointer { xs in
+                    Kernels.activate(activation, UnsafeMutablePointer(mutating: xs.baseAddress!), count: count, into: &y)
+                }
+                for i in 0..<count {
+                    let v = SIMD8<Float>(repeating: x[i])
+                    let want: Float
+                    switch activation {
+                    case .tanh: want = Kernels.tanh(v)[0]
+                    case .sigmoid: want = Kernels.sigmoid(v)[0]
+                    case .swish, .silu: want = (v * Kernels.sigmoid(v))[0]
+                    case .relu: want = x[i] < 0 ? 0 : x[i]
+                    default: want = activation(x[i])
+                    }
+                    XCTAssertEqual(y[i].bitPattern, want.bitPattern, "\(activation) count \(count) [\(i)]")
+                }
+            }
+            var g = [Float](repeating: 1.5, count: count)
+            let a = x.map { $0 * Kernels.sigmoid(SIMD8(repeating: $0))[0] }
+            Kernels.multiplyByDerivative(.swish, &g, preactivation: x, activation: a, count: count)
+            for i in 0..<count {
+                let s = Kernels.sigmoid(SIMD8(repeating: x[i]))[0]
+                XCTAssertEqual(g[i].bitPattern, (1.5 * (s * (1 + x[i] * (1 - s)))).bitPattern, "swish' count \(count) [\(i)]")
+            }
+        }
+    }
+
+    /// A row gives the same bits alone as in any batch (every kernel's
+    /// order is independent of the batch size), for the agents' shapes.
+    func testForwardIsIndependentOfTheBatch() {
+        for (sizes, activation) in [([4, 64, 64, 2], Activation.tanh), ([5, 64, 64, 1], .relu), ([17, 64, 64, 34], .swish),
+                                    ([244, 64, 64, 17], .tanh), ([3, 17, 70, 9], .relu), ([2, 3], .tanh)] {
+            let shape = NetworkShape(sizes: sizes, activation: activation)
+            let net = DenseNetwork(shape: shape, key: PRNGKey(seed: 5))
+            let rows = 13
+            let x = Self.values(rows * sizes[0], seed: 8)
+            let batch = net(x)
+            for r in [0, 5, 12] {
+                let one = net(Array(x[(r * sizes[0])..<((r + 1) * sizes[0])]))
+                for j in 0..<shape.outputSize where one[j].bitPattern != batch[r * shape.outputSize + j].bitPattern {
+                    XCTFail("\(sizes): row \(r) output \(j) differs alone"); break
+                }
+            }
+        }
+    }
+
     // MARK: Backward pass
 
     /// Forward pass in float64 on the network's (float32) parameters.
@@ -148,6 +316,11 @@ final class NNTests: XCTestCase {
         checkGradients(.tanh, sizes: [4, 64, 64, 2], rows: 13, stride: 5)   // PPO's actor
         checkGradients(.relu, sizes: [3, 24, 1], rows: 5)         // a value head
         checkGradients(.swish, sizes: [6, 8], rows: 1)            // one layer
+        // Odd widths and batch sizes around the tiles' edges.
+        checkGradients(.tanh, sizes: [17, 70, 9, 34], rows: 7, stride: 7)
+        checkGradients(.relu, sizes: [3, 33, 64, 12], rows: 101, stride: 31)
+        checkGradients(.swish, sizes: [11, 64, 64, 1], rows: 50, stride: 41)
+        checkGradients(.tanh, sizes: [2, 5, 3], rows: 3)
     }
 
     func testBackwardAccumulates() {

@@ -128,23 +128,34 @@ public final class DenseNetwork {
     private var pre: [UnsafeMutablePointer<Float>] = []
     private var post: [UnsafeMutablePointer<Float>] = []
     private var delta: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// One transposed kernel, for the input gradient.
+    /// One transposed kernel: Wᵀ for the input gradient, and for a narrow
+    /// output layer's forward dot products.
     private let transposed: UnsafeMutablePointer<Float>
     private var forwardRows = -1
+
+    /// Every buffer the kernels read is allocated this many floats longer
+    /// than it needs to be, so that an eight-lane load at any column of its
+    /// last row stays inside it (`Kernels.product`'s `paddedReads`): the
+    /// lanes past the end are computed and never stored.
+    static var slack: Int { 16 }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count + slack)
+        p.initialize(repeating: 0, count: count + slack)
+        return p
+    }
 
     public init(shape: NetworkShape, extraCount: Int = 0) {
         precondition(extraCount >= 0)
         self.shape = shape
         self.extraCount = extraCount
         parameterCount = shape.parameterCount + extraCount
-        params = .allocate(capacity: parameterCount)
-        params.initialize(repeating: 0, count: parameterCount)
-        grads = .allocate(capacity: parameterCount)
-        grads.initialize(repeating: 0, count: parameterCount)
-        input = .allocate(capacity: 1)
-        delta = (.allocate(capacity: 1), .allocate(capacity: 1))
+        params = Self.allocate(parameterCount)
+        grads = Self.allocate(parameterCount)
+        input = Self.allocate(0)
+        delta = (Self.allocate(0), Self.allocate(0))
         let largest = (0..<shape.layerCount).map { shape.sizes[$0] * shape.sizes[$0 + 1] }.max()!
-        transposed = .allocate(capacity: largest)
+        transposed = Self.allocate(largest)
     }
 
     /// A network initialised from `key`: layer l's kernel from
@@ -229,44 +240,46 @@ public final class DenseNetwork {
         guard rows > capacity else { return }
         let rows = Swift.max(rows, 2 * capacity)
         input.deallocate()
-        input = .allocate(capacity: rows * shape.inputSize)
+        input = Self.allocate(rows * shape.inputSize)
         pre.forEach { $0.deallocate() }; post.forEach { $0.deallocate() }
         let hidden = shape.sizes.dropFirst().dropLast()
-        pre = hidden.map { UnsafeMutablePointer<Float>.allocate(capacity: rows * $0) }
-        post = hidden.map { UnsafeMutablePointer<Float>.allocate(capacity: rows * $0) }
+        pre = hidden.map { Self.allocate(rows * $0) }
+        post = hidden.map { Self.allocate(rows * $0) }
         delta.0.deallocate(); delta.1.deallocate()
         let width = Swift.max(shape.maxWidth, shape.inputSize)
-        delta = (.allocate(capacity: rows * width), .allocate(capacity: rows * width))
+        delta = (Self.allocate(rows * width), Self.allocate(rows * width))
         capacity = rows
-    }
-
-    /// One dense layer, y = x·W + b: narrow outputs as dot products along
-    /// the input, wider ones as output panels.
-    private func dense(_ l: Int, rows: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let n = shape.sizes[l], m = shape.sizes[l + 1]
-        let w = params + shape.kernelOffset(l), b = params + shape.biasOffset(l)
-        if m < 8 {
-            // Wᵀ is m×n: tiny, transposed on the fly.
-            Kernels.transpose(m: n, n: m, w, transposed)
-            Kernels.multiplyTransposed(m: rows, n: m, k: n, x, transposed, y, bias: b)
-        } else {
-            Kernels.multiply(m: rows, n: m, k: n, x, w, y, bias: b)
-        }
     }
 
     /// Forward pass of `rows` inputs (`rows × inputSize`, contiguous) into
     /// `output` (`rows × outputSize`). Keeps the activations for `backward`.
+    ///
+    /// Hidden layers: one tiled product z = x·W + b per layer into `pre`,
+    /// each block of six rows activated into `post` as soon as it is done
+    /// (while in L1). The output layer: the same product, or, when it has
+    /// fewer than eight outputs (values, logits), dot products with Wᵀ
+    /// (a tile would compute eight lanes to keep one).
     public func forward(rows: Int, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         reserve(rows: rows)
         input.update(from: x, count: rows * shape.inputSize)
         var current = UnsafePointer(input)
+        let activation = shape.activation
         for l in 0..<shape.layerCount {
-            if l == shape.layerCount - 1 {
-                dense(l, rows: rows, current, output)
+            let n = shape.sizes[l], m = shape.sizes[l + 1]
+            let w = UnsafePointer(params + shape.kernelOffset(l)), b = UnsafePointer(params + shape.biasOffset(l))
+            if l < shape.layerCount - 1 {
+                let (z, y) = (pre[l], post[l])
+                Kernels.product(m: rows, n: m, k: n, a: current, aRow: n, aStep: 1, b: w, ldb: m, paddedReads: true,
+                                into: .init(z, ldc: m, bias: b)) { first, count in
+                    Kernels.activate(activation, z + first * m, count: count * m, into: y + first * m)
+                }
+                current = UnsafePointer(y)
+            } else if m < 8 {
+                Kernels.transpose(m: n, n: m, w, transposed)
+                Kernels.multiplyTransposed(m: rows, n: m, k: n, current, transposed, output, bias: b)
             } else {
-                dense(l, rows: rows, current, pre[l])
-                Kernels.activate(shape.activation, pre[l], count: rows * shape.sizes[l + 1], into: post[l])
-                current = UnsafePointer(post[l])
+                Kernels.product(m: rows, n: m, k: n, a: current, aRow: n, aStep: 1, b: w, ldb: m, paddedReads: true,
+                                into: .init(output, ldc: m, bias: b))
             }
         }
         multiplyAdds &+= rows * shape.multiplyAddsPerRow
@@ -286,30 +299,45 @@ public final class DenseNetwork {
     /// (`rows × outputSize`), writes dL/d(parameters) summed over the rows
     /// into the gradients (added to them when `accumulate`), and dL/d(input)
     /// (`rows × inputSize`) when `inputGradient` is given.
+    ///
+    /// Per layer, from the last: dW = Xᵀ·G (a tiled product reading X
+    /// transposed in place; narrow G as (Gᵀ·X)ᵀ), db = Σ_rows G, and, unless
+    /// this is the first layer and no input gradient is wanted,
+    /// dX = G·Wᵀ through one transposed copy of W, each block of six rows
+    /// multiplied by the activation's derivative as soon as it is done.
     public func backward(outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>? = nil,
                          accumulate: Bool = false) {
         let rows = forwardRows
         precondition(rows >= 0, "backward needs a forward pass first")
+        let activation = shape.activation
         var g = outputGradient
         var buffers = delta
         for l in stride(from: shape.layerCount - 1, through: 0, by: -1) {
             let n = shape.sizes[l], m = shape.sizes[l + 1]
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(post[l - 1])
-            Kernels.multiplyTransposedA(m: rows, k: n, n: m, x, g, grads + shape.kernelOffset(l), accumulate: accumulate)
+            // G is ours (padded) except for the output layer's, the caller's.
+            Kernels.multiplyTransposedA(m: rows, k: n, n: m, x, g, grads + shape.kernelOffset(l), accumulate: accumulate,
+                                        paddedReads: l < shape.layerCount - 1)
             Kernels.sumRows(m: rows, n: m, g, grads + shape.biasOffset(l), accumulate: accumulate)
             multiplyAdds &+= rows * n * m
             guard l > 0 || inputGradient != nil else { break }
             // dL/dx = G · Wᵀ, through a transposed kernel ([m, n]).
             let out = l == 0 ? inputGradient! : buffers.0
             Kernels.transpose(m: n, n: m, params + shape.kernelOffset(l), transposed)
-            Kernels.multiply(m: rows, n: n, k: m, g, transposed, out)
-            multiplyAdds &+= rows * n * m
             if l > 0 {
-                Kernels.multiplyByDerivative(shape.activation, out, preactivation: pre[l - 1], activation: post[l - 1],
-                                             count: rows * n)
+                let (z, y) = (UnsafePointer(pre[l - 1]), UnsafePointer(post[l - 1]))
+                Kernels.product(m: rows, n: n, k: m, a: g, aRow: m, aStep: 1, b: transposed, ldb: n, paddedReads: true,
+                                into: .init(out, ldc: n)) { first, count in
+                    Kernels.multiplyByDerivative(activation, out + first * n, preactivation: z + first * n,
+                                                 activation: y + first * n, count: count * n)
+                }
                 g = UnsafePointer(out)
                 buffers = (buffers.1, buffers.0)
+            } else {
+                Kernels.product(m: rows, n: n, k: m, a: g, aRow: m, aStep: 1, b: transposed, ldb: n, paddedReads: true,
+                                into: .init(out, ldc: n))
             }
+            multiplyAdds &+= rows * n * m
         }
     }
 }

@@ -7,10 +7,20 @@ import _Builtin_intrinsics.intel
 
 /// Small dense matrix kernels for training: float32, row-major, contiguous,
 /// eight lanes at a time with fused multiply-adds (AVX2/FMA when the target
-/// has them). Sized for reinforcement-learning networks: batches of tens to
-/// hundreds of rows, widths around 64. Each output tile accumulates in
-/// registers (4 rows x 16 columns: eight independent chains share each weight
-/// load), so results do not depend on the batch size or the thread.
+/// has them). Sized for reinforcement-learning networks: batches of 1 to a
+/// few hundred rows, widths from 1 to a few hundred, mostly 64.
+///
+/// **One order of operations.** Every product entry is one chain of fused
+/// multiply-adds over the summed index in increasing order, starting from
+/// zero, then `+ bias` (or `old +` when accumulating):
+///
+///     acc = 0; for s in 0..<k { acc = fma(a[t, s], b[s, j], acc) }
+///
+/// whatever the tile, the position in it, the batch size or the thread, so
+/// a row gives the same bits alone or in a batch, and every path (tiled,
+/// tail, scalar) is bit-identical to that naive loop. (The dot-product
+/// kernel `multiplyTransposed` for very narrow outputs is the exception; it
+/// documents its own order.)
 public enum Kernels {
     @inline(__always) @usableFromInline
     static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -22,103 +32,279 @@ public enum Kernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// C[m×n] = A[m×k] · B[k×n] (+ bias[n]), or C += A·B when `accumulate`.
-    /// With a bias the sum is `dot + bias`, as Flax's `nn.Dense`.
-    public static func multiply(
-        m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-        _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false
-    ) {
-        @inline(__always) func finish(_ acc: SIMD8<Float>, _ row: Int, _ j: Int) {
-            let p = c + (row &* n &+ j)
-            if accumulate { store(load(p) + acc, p) } else if let bias { store(acc + load(bias + j), p) } else { store(acc, p) }
+    @inline(__always) @usableFromInline
+    static func load<V: SIMD>(_ p: UnsafePointer<Float>, as _: V.Type) -> V where V.Scalar == Float {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) @usableFromInline
+    static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    // MARK: The microkernel
+
+    /// Where a product's entries go: entry (t, j) at `c + t·ldc + j`, or at
+    /// `c + j·ldc + t` when `transposed` (a product computed as its
+    /// transpose, for narrow weight gradients), plus `bias[j]` or added to
+    /// the entry already there (`accumulate`).
+    @usableFromInline
+    struct Output {
+        @usableFromInline let c: UnsafeMutablePointer<Float>
+        @usableFromInline let ldc: Int
+        @usableFromInline let bias: UnsafePointer<Float>?
+        @usableFromInline let accumulate: Bool
+        @usableFromInline let transposed: Bool
+
+        @inlinable
+        init(_ c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+             transposed: Bool = false) {
+            (self.c, self.ldc, self.bias, self.accumulate, self.transposed) = (c, ldc, bias, accumulate, transposed)
         }
-        var j = 0
-        // Panels of 16 columns: B's panel (k x 16) stays in L1 across all rows.
-        while j &+ 16 <= n {
-            var r = 0
-            while r &+ 4 <= m {
-                let a0 = a + r &* k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
-                var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-                var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-                var bp = b + j
-                for i in 0..<k {
-                    let w0 = load(bp), w1 = load(bp + 8)
-                    let x0 = SIMD8(repeating: a0[i]), x1 = SIMD8(repeating: a1[i])
-                    let x2 = SIMD8(repeating: a2[i]), x3 = SIMD8(repeating: a3[i])
-                    c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1)
-                    c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1)
-                    c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1)
-                    c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1)
-                    bp += n
+
+        /// Writes lanes `lanes` of the accumulator of row t, whose lane 0 is
+        /// column j. Whole vectors (the common case) in one store; partial
+        /// ones and transposed outputs lane by lane, touching nothing else.
+        @inline(__always) @usableFromInline
+        func put<V: SIMD>(_ acc: V, row t: Int, column j: Int, lanes: Range<Int>) where V.Scalar == Float {
+            if !transposed && lanes.lowerBound == 0 && lanes.upperBound == V.scalarCount {
+                let p = c + (t &* ldc &+ j)
+                if accumulate {
+                    store(load(UnsafePointer(p), as: V.self) + acc, p)
+                } else if let bias {
+                    store(acc + load(bias + j, as: V.self), p)
+                } else {
+                    store(acc, p)
                 }
-                finish(c00, r, j); finish(c01, r, j &+ 8)
-                finish(c10, r &+ 1, j); finish(c11, r &+ 1, j &+ 8)
-                finish(c20, r &+ 2, j); finish(c21, r &+ 2, j &+ 8)
-                finish(c30, r &+ 3, j); finish(c31, r &+ 3, j &+ 8)
-                r &+= 4
+                return
             }
-            while r < m {
-                let ar = a + r &* k
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>()
-                var bp = b + j
-                for i in 0..<k {
-                    let x = SIMD8(repeating: ar[i])
-                    c0 = c0.addingProduct(x, load(bp)); c1 = c1.addingProduct(x, load(bp + 8))
-                    bp += n
-                }
-                finish(c0, r, j); finish(c1, r, j &+ 8)
-                r &+= 1
-            }
-            j &+= 16
-        }
-        if j &+ 8 <= n {
-            var r = 0
-            while r &+ 4 <= m {
-                let a0 = a + r &* k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-                var bp = b + j
-                for i in 0..<k {
-                    let w = load(bp)
-                    c0 = c0.addingProduct(SIMD8(repeating: a0[i]), w)
-                    c1 = c1.addingProduct(SIMD8(repeating: a1[i]), w)
-                    c2 = c2.addingProduct(SIMD8(repeating: a2[i]), w)
-                    c3 = c3.addingProduct(SIMD8(repeating: a3[i]), w)
-                    bp += n
-                }
-                finish(c0, r, j); finish(c1, r &+ 1, j); finish(c2, r &+ 2, j); finish(c3, r &+ 3, j)
-                r &+= 4
-            }
-            while r < m {
-                let ar = a + r &* k
-                var c0 = SIMD8<Float>()
-                var bp = b + j
-                for i in 0..<k { c0 = c0.addingProduct(SIMD8(repeating: ar[i]), load(bp)); bp += n }
-                finish(c0, r, j)
-                r &+= 1
-            }
-            j &+= 8
-        }
-        // Fewer than eight columns left: scalar fused multiply-adds.
-        if j < n {
-            for r in 0..<m {
-                let ar = a + r &* k
-                for jj in j..<n {
-                    var s: Float = 0
-                    for i in 0..<k { s = s.addingProduct(ar[i], b[i &* n &+ jj]) }
-                    let p = c + (r &* n &+ jj)
-                    if accumulate { p.pointee += s } else if let bias { p.pointee = s + bias[jj] } else { p.pointee = s }
-                }
+            for l in lanes {
+                let p = transposed ? c + ((j &+ l) &* ldc &+ t) : c + (t &* ldc &+ j &+ l)
+                if accumulate { p.pointee = p.pointee + acc[l] } else if let bias { p.pointee = acc[l] + bias[j &+ l] } else { p.pointee = acc[l] }
             }
         }
     }
 
+    /// One row of a tile's accumulators: up to four vectors.
+    @usableFromInline
+    struct TileRow<V: SIMD> where V.Scalar == Float {
+        @usableFromInline var v0 = V(), v1 = V(), v2 = V(), v3 = V()
+        @inlinable init() {}
+
+        /// v_c += x · w_c for the first `vectors` vectors.
+        @inline(__always) @usableFromInline
+        mutating func add(_ x: Float, _ w0: V, _ w1: V, _ w2: V, _ w3: V, vectors: Int) {
+            let xv = V(repeating: x)
+            v0 = v0.addingProduct(xv, w0)
+            if vectors > 1 { v1 = v1.addingProduct(xv, w1) }
+            if vectors > 2 { v2 = v2.addingProduct(xv, w2) }
+            if vectors > 3 { v3 = v3.addingProduct(xv, w3) }
+        }
+    }
+
+    /// The register-blocked microkernel every product shares: a tile of R
+    /// (≤ 6) rows × C (≤ 4) vectors of V from column j,
+    ///
+    ///     acc[t][c] = Σ_{s < steps} a[t·aRow + s·aStep] · b[s·ldb + j + c]
+    ///
+    /// one fused multiply-add chain per entry, s increasing. Per step: the
+    /// B row segment is loaded once (C loads), each row's A value is
+    /// broadcast once and multiplies it. `aRow`/`aStep` give A either
+    /// row-major (aRow = lda, aStep = 1: C = A·B) or transposed (aRow = 1,
+    /// aStep = lda: C = Aᵀ·B, the weight gradient) without a copy.
+    /// R and C are generic values, so each shape is its own specialised
+    /// loop with the guards folded away; the shapes used keep R·C·(lanes of
+    /// V) ≤ 96 floats: 12 AVX2 accumulators, the B segment, one broadcast.
+    /// Reads b[s·ldb + j ..< j + C·(lanes of V)] for every step: the caller
+    /// makes that in bounds. Writes `lanes` of a one-vector tile's rows
+    /// (all lanes of wider tiles) through `out`.
+    @usableFromInline
+    static func tile<V: SIMD, let R: Int, let C: Int>(
+        _: V.Type, _: Shape<R, C>, steps: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+        b: UnsafePointer<Float>, ldb: Int, into out: Output, row r: Int, column j: Int, lanes: Range<Int>
+    ) where V.Scalar == Float {
+        var c0 = TileRow<V>(), c1 = TileRow<V>(), c2 = TileRow<V>()
+        var c3 = TileRow<V>(), c4 = TileRow<V>(), c5 = TileRow<V>()
+        let n = V.scalarCount
+        let (o1, o2, o3, o4, o5) = (aRow, 2 &* aRow, 3 &* aRow, 4 &* aRow, 5 &* aRow)
+        var ap = a + r &* aRow, bp = b + j
+        for _ in 0..<steps {
+            let w0 = load(bp, as: V.self)
+            let w1 = C > 1 ? load(bp + n, as: V.self) : V()
+            let w2 = C > 2 ? load(bp + 2 &* n, as: V.self) : V()
+            let w3 = C > 3 ? load(bp + 3 &* n, as: V.self) : V()
+            c0.add(ap[0], w0, w1, w2, w3, vectors: C)
+            if R > 1 { c1.add(ap[o1], w0, w1, w2, w3, vectors: C) }
+            if R > 2 { c2.add(ap[o2], w0, w1, w2, w3, vectors: C) }
+            if R > 3 { c3.add(ap[o3], w0, w1, w2, w3, vectors: C) }
+            if R > 4 { c4.add(ap[o4], w0, w1, w2, w3, vectors: C) }
+            if R > 5 { c5.add(ap[o5], w0, w1, w2, w3, vectors: C) }
+            ap += aStep
+            bp += ldb
+        }
+        @inline(__always) func finish(_ acc: TileRow<V>, _ t: Int) {
+            if C == 1 {
+                out.put(acc.v0, row: r &+ t, column: j, lanes: lanes)
+                return
+            }
+            let all = 0..<n
+            out.put(acc.v0, row: r &+ t, column: j, lanes: all)
+            if C > 1 { out.put(acc.v1, row: r &+ t, column: j &+ n, lanes: all) }
+            if C > 2 { out.put(acc.v2, row: r &+ t, column: j &+ 2 &* n, lanes: all) }
+            if C > 3 { out.put(acc.v3, row: r &+ t, column: j &+ 3 &* n, lanes: all) }
+        }
+        finish(c0, 0)
+        if R > 1 { finish(c1, 1) }
+        if R > 2 { finish(c2, 2) }
+        if R > 3 { finish(c3, 3) }
+        if R > 4 { finish(c4, 4) }
+        if R > 5 { finish(c5, 5) }
+    }
+
+    /// A tile shape as generic values: R rows × C vectors.
+    @usableFromInline
+    struct Shape<let R: Int, let C: Int> {
+        @inlinable init() {}
+    }
+
+    /// One block of R output rows across all n columns: the widest tiles
+    /// the registers allow for that many rows (1 row × 64 columns, 2 × 32,
+    /// else R × 16), then 16, then 8 columns, then the last 1...7 columns
+    /// as an 8-lane tile: at column n − 8 when n ≥ 8 (its first lanes
+    /// recompute, bit for bit, entries already written, and are not
+    /// stored), else at the tail itself when `paddedReads`.
+    @usableFromInline
+    static func rowBlock<let R: Int>(_: Shape<R, 1>, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                                     b: UnsafePointer<Float>, ldb: Int, paddedReads: Bool, into out: Output, row r: Int) {
+        var j = 0
+        if R == 1 {
+            while j &+ 64 <= n {
+                tile(SIMD16<Float>.self, Shape<R, 4>(), steps: k, a: a, aRow: aRow, aStep: aStep,
+                     b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
+                j &+= 64
+            }
+        } else if R == 2 {
+            while j &+ 32 <= n {
+                tile(SIMD16<Float>.self, Shape<R, 2>(), steps: k, a: a, aRow: aRow, aStep: aStep,
+                     b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
+                j &+= 32
+            }
+        }
+        while j &+ 16 <= n {
+            tile(SIMD16<Float>.self, Shape<R, 1>(), steps: k, a: a, aRow: aRow, aStep: aStep,
+                 b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
+            j &+= 16
+        }
+        while j < n {
+            let left = n &- j
+            let (column, lanes): (Int, Range<Int>) =
+                left >= 8 ? (j, 0..<8) : (n >= 8 && !paddedReads ? (n &- 8, (8 &- left)..<8) : (j, 0..<left))
+            tile(SIMD8<Float>.self, Shape<R, 1>(), steps: k, a: a, aRow: aRow, aStep: aStep,
+                 b: b, ldb: ldb, into: out, row: r, column: column, lanes: lanes)
+            j &+= Swift.min(left, 8)
+        }
+    }
+
+    /// The general product: entry (t, j) of the m × n result is
+    /// Σ_{s < k} a[t·aRow + s·aStep] · b[s·ldb + j], written to `out`.
+    /// Row blocks of six (the last one smaller) outermost, so that each
+    /// block's rows are finished together and `afterRows(first, count)`
+    /// can post-process them while they are in L1 (activations, derivative
+    /// masks). B must have n ≥ 8 columns, or `paddedReads`: reading up to
+    /// 8 floats from any column of any B row stays inside B's allocation.
+    @usableFromInline
+    static func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                        b: UnsafePointer<Float>, ldb: Int, paddedReads: Bool, into out: Output,
+                        afterRows: (Int, Int) -> Void = { _, _ in }) {
+        precondition(n >= 8 || paddedReads || m == 0 || n == 0, "a product of fewer than 8 columns needs padded reads")
+        guard n > 0 else { return }
+        var r = 0
+        while r < m {
+            let rows = Swift.min(6, m &- r)
+            switch rows {
+            case 6: rowBlock(Shape<6, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 5: rowBlock(Shape<5, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 4: rowBlock(Shape<4, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 3: rowBlock(Shape<3, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 2: rowBlock(Shape<2, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            default: rowBlock(Shape<1, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            }
+            afterRows(r, rows)
+            r &+= rows
+        }
+    }
+
+    /// The naive loop every product equals bit for bit (for operands no
+    /// tile can read: fewer than eight columns, unpadded).
+    @usableFromInline
+    static func scalarProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                              b: UnsafePointer<Float>, ldb: Int, into out: Output) {
+        for t in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for i in 0..<k { s = s.addingProduct(a[t &* aRow &+ i &* aStep], b[i &* ldb &+ j]) }
+                out.put(SIMD8(repeating: s), row: t, column: j, lanes: 0..<1)
+            }
+        }
+    }
+
+    // MARK: Products
+
+    /// C[m×n] = A[m×k] · B[k×n] (+ bias[n]), or C += A·B when `accumulate`.
+    /// With a bias the sum is `dot + bias`, as Flax's `nn.Dense`.
+    /// `paddedReads`: B's allocation extends at least 8 floats past its last
+    /// row (needed for the fast path when n < 8; without it a scalar loop
+    /// computes the same bits).
+    public static func multiply(
+        m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+        paddedReads: Bool = false
+    ) {
+        let out = Output(c, ldc: n, bias: bias, accumulate: accumulate)
+        if n >= 8 || paddedReads {
+            product(m: m, n: n, k: k, a: a, aRow: k, aStep: 1, b: b, ldb: n, paddedReads: paddedReads, into: out)
+        } else {
+            scalarProduct(m: m, n: n, k: k, a: a, aRow: k, aStep: 1, b: b, ldb: n, into: out)
+        }
+    }
+
+    /// C[k×n] = Aᵀ · B (or C += Aᵀ·B when `accumulate`) with A [m×k] and
+    /// B [m×n]: the weight gradient Xᵀ·G of a dense layer, summed over rows
+    /// in order. Narrow n (< 8: value and logit heads) is computed as its
+    /// transpose Bᵀ·A, eight-lane tiles along k, written transposed.
+    /// `paddedReads`: B's allocation extends 8 floats past its end (only
+    /// matters when both k and n are below 8).
+    public static func multiplyTransposedA(
+        m: Int, k: Int, n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        _ c: UnsafeMutablePointer<Float>, accumulate: Bool = false, paddedReads: Bool = false
+    ) {
+        if n >= 8 || (paddedReads && k < 8) {
+            product(m: k, n: n, k: m, a: a, aRow: 1, aStep: k, b: b, ldb: n, paddedReads: paddedReads,
+                    into: Output(c, ldc: n, accumulate: accumulate))
+        } else if k >= 8 {
+            product(m: n, n: k, k: m, a: b, aRow: 1, aStep: n, b: a, ldb: k, paddedReads: false,
+                    into: Output(c, ldc: n, accumulate: accumulate, transposed: true))
+        } else {
+            scalarProduct(m: k, n: n, k: m, a: a, aRow: 1, aStep: k, b: b, ldb: n,
+                          into: Output(c, ldc: n, accumulate: accumulate))
+        }
+    }
+
     /// C[m×n] = A[m×k] · Bᵀ (+ bias[n]) with B stored [n×k]: one dot product
-    /// along k per output, eight lanes of k at a time. For narrow outputs
-    /// (n < 8: logits, values), where `multiply` would go scalar.
+    /// along k per output, for narrow outputs (value heads), where a tile
+    /// would waste most lanes. Order per entry: eight partial sums of lanes
+    /// i ≡ l (mod 8) over the first k − k mod 8 terms, added pairwise
+    /// ((0+4, 1+5, 2+6, 3+7), then (0+2, 1+3), then 0+1), then the
+    /// remaining terms by fused multiply-adds, then + bias.
     public static func multiplyTransposed(
         m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ bt: UnsafePointer<Float>,
         _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil
     ) {
+        @inline(__always) func reduce(_ s: SIMD8<Float>) -> Float {
+            let h = s.lowHalf + s.highHalf
+            let q = h.lowHalf + h.highHalf
+            return q[0] + q[1]
+        }
         let kv = k & ~7
         var r = 0
         while r &+ 4 <= m {
@@ -133,7 +319,7 @@ public enum Kernels {
                     s2 = s2.addingProduct(load(a2 + i), w); s3 = s3.addingProduct(load(a3 + i), w)
                     i &+= 8
                 }
-                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                var t0 = reduce(s0), t1 = reduce(s1), t2 = reduce(s2), t3 = reduce(s3)
                 while i < k {
                     let w = bj[i]
                     t0 = t0.addingProduct(a0[i], w); t1 = t1.addingProduct(a1[i], w)
@@ -153,7 +339,7 @@ public enum Kernels {
                 var s = SIMD8<Float>()
                 var i = 0
                 while i < kv { s = s.addingProduct(load(ar + i), load(bj + i)); i &+= 8 }
-                var t = s.sum()
+                var t = reduce(s)
                 while i < k { t = t.addingProduct(ar[i], bj[i]); i &+= 1 }
                 c[r &* n &+ j] = t + (bias?[j] ?? 0)
             }
@@ -161,109 +347,60 @@ public enum Kernels {
         }
     }
 
-    /// C[k×n] = Aᵀ · B (or C += Aᵀ·B when `accumulate`) with A [m×k] and
-    /// B [m×n]: the weight gradient Xᵀ·G of a dense layer, summed over rows.
-    public static func multiplyTransposedA(
-        m: Int, k: Int, n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-        _ c: UnsafeMutablePointer<Float>, accumulate: Bool = false
-    ) {
-        @inline(__always) func finish(_ acc: SIMD8<Float>, _ row: Int, _ j: Int) {
-            let p = c + (row &* n &+ j)
-            store(accumulate ? load(p) + acc : acc, p)
-        }
-        var j = 0
-        while j &+ 16 <= n {
-            var i = 0
-            while i &+ 4 <= k {
-                var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-                var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-                var ap = a + i, bp = b + j
-                for _ in 0..<m {
-                    let g0 = load(bp), g1 = load(bp + 8)
-                    let x0 = SIMD8(repeating: ap[0]), x1 = SIMD8(repeating: ap[1])
-                    let x2 = SIMD8(repeating: ap[2]), x3 = SIMD8(repeating: ap[3])
-                    c00 = c00.addingProduct(x0, g0); c01 = c01.addingProduct(x0, g1)
-                    c10 = c10.addingProduct(x1, g0); c11 = c11.addingProduct(x1, g1)
-                    c20 = c20.addingProduct(x2, g0); c21 = c21.addingProduct(x2, g1)
-                    c30 = c30.addingProduct(x3, g0); c31 = c31.addingProduct(x3, g1)
-                    ap += k; bp += n
-                }
-                finish(c00, i, j); finish(c01, i, j &+ 8)
-                finish(c10, i &+ 1, j); finish(c11, i &+ 1, j &+ 8)
-                finish(c20, i &+ 2, j); finish(c21, i &+ 2, j &+ 8)
-                finish(c30, i &+ 3, j); finish(c31, i &+ 3, j &+ 8)
-                i &+= 4
-            }
-            while i < k {
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>()
-                var ap = a + i, bp = b + j
-                for _ in 0..<m {
-                    let x = SIMD8(repeating: ap[0])
-                    c0 = c0.addingProduct(x, load(bp)); c1 = c1.addingProduct(x, load(bp + 8))
-                    ap += k; bp += n
-                }
-                finish(c0, i, j); finish(c1, i, j &+ 8)
-                i &+= 1
-            }
-            j &+= 16
-        }
-        if j &+ 8 <= n {
-            var i = 0
-            while i &+ 4 <= k {
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-                var ap = a + i, bp = b + j
-                for _ in 0..<m {
-                    let g = load(bp)
-                    c0 = c0.addingProduct(SIMD8(repeating: ap[0]), g)
-                    c1 = c1.addingProduct(SIMD8(repeating: ap[1]), g)
-                    c2 = c2.addingProduct(SIMD8(repeating: ap[2]), g)
-                    c3 = c3.addingProduct(SIMD8(repeating: ap[3]), g)
-                    ap += k; bp += n
-                }
-                finish(c0, i, j); finish(c1, i &+ 1, j); finish(c2, i &+ 2, j); finish(c3, i &+ 3, j)
-                i &+= 4
-            }
-            while i < k {
-                var c0 = SIMD8<Float>()
-                var ap = a + i, bp = b + j
-                for _ in 0..<m { c0 = c0.addingProduct(SIMD8(repeating: ap[0]), load(bp)); ap += k; bp += n }
-                finish(c0, i, j)
-                i &+= 1
-            }
-            j &+= 8
-        }
-        if j < n {
-            // Narrow outputs: eight rows of A at a time along m would need a
-            // gather; the columns of G are few, so accumulate row by row.
-            for i in 0..<k {
-                for jj in j..<n {
-                    var s: Float = 0
-                    for r in 0..<m { s = s.addingProduct(a[r &* k &+ i], b[r &* n &+ jj]) }
-                    let p = c + (i &* n &+ jj)
-                    p.pointee = accumulate ? p.pointee + s : s
-                }
-            }
-        }
-    }
-
-    /// bias gradient: out[n] (+)= Σ_rows G[m×n].
+    /// bias gradient: out[n] (+)= Σ_rows G[m×n], rows in order.
     public static func sumRows(m: Int, n: Int, _ g: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                accumulate: Bool = false) {
-        if !accumulate { out.initialize(repeating: 0, count: n) }
-        let nv = n & ~7
-        for r in 0..<m {
-            let gr = g + r &* n
-            var j = 0
-            while j < nv { store(load(out + j) + load(gr + j), out + j); j &+= 8 }
-            while j < n { out[j] += gr[j]; j &+= 1 }
+        var j = 0
+        // Eight columns at a time, four rows per iteration into one chain
+        // per column (the same order as row by row).
+        while j &+ 8 <= n {
+            var s = accumulate ? load(out + j) : SIMD8<Float>()
+            var gp = g + j
+            for _ in 0..<m { s += load(gp); gp += n }
+            store(s, out + j)
+            j &+= 8
+        }
+        while j < n {
+            var s: Float = accumulate ? out[j] : 0
+            for r in 0..<m { s += g[r &* n &+ j] }
+            out[j] = s
+            j &+= 1
         }
     }
 
-    /// out[n×m] = in[m×n]ᵀ.
-    public static func transpose(m: Int, n: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
-        for r in 0..<m {
-            let xr = x + r &* n
-            for j in 0..<n { out[j &* m &+ r] = xr[j] }
+    /// out[n×m] = in[m×n]ᵀ, with out's rows `ldo` apart (≥ m). Blocks of
+    /// 4×4 through vector shuffles; the edges element by element.
+    public static func transpose(m: Int, n: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                 ldo: Int? = nil) {
+        let ldo = ldo ?? m
+        @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        @inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+        }
+        var r = 0
+        while r &+ 4 <= m {
+            var j = 0
+            while j &+ 4 <= n {
+                let p = x + (r &* n &+ j)
+                let a = load4(p), b = load4(p + n), c = load4(p + 2 &* n), d = load4(p + 3 &* n)
+                let q = out + (j &* ldo &+ r)
+                store4(SIMD4(a[0], b[0], c[0], d[0]), q)
+                store4(SIMD4(a[1], b[1], c[1], d[1]), q + ldo)
+                store4(SIMD4(a[2], b[2], c[2], d[2]), q + 2 &* ldo)
+                store4(SIMD4(a[3], b[3], c[3], d[3]), q + 3 &* ldo)
+                j &+= 4
+            }
+            while j < n {
+                for t in 0..<4 { out[j &* ldo &+ r &+ t] = x[(r &+ t) &* n &+ j] }
+                j &+= 1
+            }
+            r &+= 4
+        }
+        while r < m {
+            for j in 0..<n { out[j &* ldo &+ r] = x[r &* n &+ j] }
+            r &+= 1
         }
     }
 
@@ -296,65 +433,121 @@ public enum Kernels {
     /// denominator, inputs clamped to ±7.905), within a few ulp of tanhf.
     @inline(__always) @usableFromInline
     static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let bound = SIMD8<Float>(repeating: 7.90531110763549805)
+        typealias V = SIMD8<Float>
+        let bound = V(repeating: 7.90531110763549805)
         // (Masks, not clamped(): pointwiseMin/Max are not inlined generically.)
         let xc = x.replacing(with: bound, where: x .> bound).replacing(with: -bound, where: x .< -bound)
         let x2 = xc * xc
-        var p = SIMD8<Float>(repeating: -2.76076847742355e-16)
-        p = SIMD8(repeating: 2.00018790482477e-13).addingProduct(x2, p)
-        p = SIMD8(repeating: -8.60467152213735e-11).addingProduct(x2, p)
-        p = SIMD8(repeating: 5.12229709037114e-08).addingProduct(x2, p)
-        p = SIMD8(repeating: 1.48572235717979e-05).addingProduct(x2, p)
-        p = SIMD8(repeating: 6.37261928875436e-04).addingProduct(x2, p)
-        p = SIMD8(repeating: 4.89352455891786e-03).addingProduct(x2, p)
+        var p = V(repeating: -2.76076847742355e-16)
+        p = V(repeating: 2.00018790482477e-13).addingProduct(x2, p)
+        p = V(repeating: -8.60467152213735e-11).addingProduct(x2, p)
+        p = V(repeating: 5.12229709037114e-08).addingProduct(x2, p)
+        p = V(repeating: 1.48572235717979e-05).addingProduct(x2, p)
+        p = V(repeating: 6.37261928875436e-04).addingProduct(x2, p)
+        p = V(repeating: 4.89352455891786e-03).addingProduct(x2, p)
         p = xc * p
-        var q = SIMD8<Float>(repeating: 1.19825839466702e-06)
-        q = SIMD8(repeating: 1.18534705686654e-04).addingProduct(x2, q)
-        q = SIMD8(repeating: 2.26843463243900e-03).addingProduct(x2, q)
-        q = SIMD8(repeating: 4.89352518554385e-03).addingProduct(x2, q)
+        var q = V(repeating: 1.19825839466702e-06)
+        q = V(repeating: 1.18534705686654e-04).addingProduct(x2, q)
+        q = V(repeating: 2.26843463243900e-03).addingProduct(x2, q)
+        q = V(repeating: 4.89352518554385e-03).addingProduct(x2, q)
         let y = p / q
         // Tiny inputs: tanh(x) = x to float precision.
-        let tiny = SIMD8<Float>(repeating: 0.0004)
+        let tiny = V(repeating: 0.0004)
         return y.replacing(with: x, where: (x .< tiny) .& (x .> -tiny))
+    }
+
+    /// σ(z) = (1 + tanh(z/2)) / 2.
+    @inline(__always) @usableFromInline
+    static func sigmoid(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(repeating: 0.5) + SIMD8(repeating: 0.5) * tanh(SIMD8(repeating: 0.5) * z)
+    }
+
+    /// An element-wise function, as a type so that loops over it are
+    /// specialised with it inlined (closures are not).
+    @usableFromInline
+    protocol LaneFunction { static func evaluate(_ x: Lanes) -> Lanes }
+    /// The width element-wise loops work in. (Not wider: SIMD16's lane
+    /// masks are lowered lane by lane.) Successive iterations are
+    /// independent, so the processor overlaps their polynomial chains.
+    @usableFromInline typealias Lanes = SIMD8<Float>
+    @usableFromInline enum TanhLanes: LaneFunction {
+        @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { tanh(x) }
+    }
+    @usableFromInline enum ReluLanes: LaneFunction {
+        @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { x.replacing(with: 0, where: x .< 0) }
+    }
+    @usableFromInline enum SigmoidLanes: LaneFunction {
+        @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { sigmoid(x) }
+    }
+    @usableFromInline enum SwishLanes: LaneFunction {
+        @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { x * sigmoid(x) }
+    }
+
+    /// The first `count` (< 8) floats from p, then zeros.
+    @inline(__always) @usableFromInline
+    static func loadPartial(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
+        var v = Lanes()
+        for l in 0..<count { v[l] = p[l] }
+        return v
+    }
+
+    /// The first `count` (< 8) lanes of v to p.
+    @inline(__always) @usableFromInline
+    static func storePartial(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
+        for l in 0..<count { p[l] = v[l] }
+    }
+
+    /// y[i] = F(x[i]) for `count` floats, eight at a time, the last 1...7
+    /// through one partial vector: every element takes the same path. (The
+    /// tail is its own function: with a second call site in the loop's
+    /// function, the inliner gives up on F, or inlines it into lane-by-lane
+    /// code.)
+    @usableFromInline
+    static func apply<F: LaneFunction>(_: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count { store(F.evaluate(load(x + i)), y + i); i &+= 8 }
+        if i < count { applyPartial(F.self, x + i, y + i, count: count &- i) }
+    }
+
+    @usableFromInline @inline(never)
+    static func applyPartial<F: LaneFunction>(_: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                              count: Int) {
+        storePartial(F.evaluate(loadPartial(x, count: count)), y, count: count)
     }
 
     /// y = activation(x) for `count` floats (y may be x).
     public static func activate(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int,
                                 into y: UnsafeMutablePointer<Float>) {
-        let cv = count & ~7
-        var i = 0
         switch activation {
-        case .relu:
-            while i < cv { let z = load(x + i); store(z.replacing(with: 0, where: z .< 0), y + i); i &+= 8 }
-        case .tanh:
-            while i < cv { store(tanh(load(x + i)), y + i); i &+= 8 }
-        case .sigmoid:
-            // σ(z) = (1 + tanh(z/2)) / 2
-            while i < cv {
-                store(SIMD8(repeating: 0.5) + SIMD8(repeating: 0.5) * tanh(SIMD8(repeating: 0.5) * load(x + i)), y + i)
-                i &+= 8
-            }
-        case .swish, .silu:
-            while i < cv {
-                let z = load(x + i)
-                let s = SIMD8(repeating: 0.5) + SIMD8(repeating: 0.5) * tanh(SIMD8(repeating: 0.5) * z)
-                store(z * s, y + i)
-                i &+= 8
-            }
+        case .relu: apply(ReluLanes.self, x, y, count: count)
+        case .tanh: apply(TanhLanes.self, x, y, count: count)
+        case .sigmoid: apply(SigmoidLanes.self, x, y, count: count)
+        case .swish, .silu: apply(SwishLanes.self, x, y, count: count)
         case .identity:
             if UnsafePointer(y) != UnsafePointer(x) { y.update(from: x, count: count) }
-            return
-        default:
-            break
+        case .elu, .softplus, .leakyRelu:
+            for i in 0..<count { y[i] = activation(x[i]) }
         }
-        while i < count {
-            switch activation {
-            case .tanh: y[i] = tanh(SIMD8(repeating: x[i]))[0]
-            case .sigmoid: y[i] = 0.5 + 0.5 * tanh(SIMD8(repeating: 0.5 * x[i]))[0]
-            case .swish, .silu: y[i] = x[i] * (0.5 + 0.5 * tanh(SIMD8(repeating: 0.5 * x[i]))[0])
-            default: y[i] = activation(x[i])
+    }
+
+    /// swish'(z) = σ(z)·(1 + z·(1 − σ(z))), σ recomputed from z.
+    @usableFromInline enum SwishSlope: LaneFunction {
+        @inline(__always) @usableFromInline static func evaluate(_ z: Lanes) -> Lanes {
+            let s = sigmoid(z), one = Lanes(repeating: 1)
+            return s * (one + z * (one - s))
+        }
+    }
+
+    /// g ⊙= swish'(z), eight at a time (the tail as a partial vector).
+    @usableFromInline
+    static func swishDerivative(_ g: UnsafeMutablePointer<Float>, _ z: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count { store(load(g + i) * SwishSlope.evaluate(load(z + i)), g + i); i &+= 8 }
+        if i < count {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { slope in
+                applyPartial(SwishSlope.self, z + i, slope.baseAddress!, count: count &- i)
+                for l in 0..<(count &- i) { g[i &+ l] *= slope[l] }
             }
-            i &+= 1
         }
     }
 
@@ -380,18 +573,7 @@ public enum Kernels {
             while i < cv { let y = load(a + i); store(load(g + i) * (y * (one - y)), g + i); i &+= 8 }
             while i < count { g[i] *= a[i] * (1 - a[i]); i &+= 1 }
         case .swish, .silu:
-            // d/dz z·σ(z) = σ(z)·(1 + z·(1 − σ(z))), with σ(z) = a / z recomputed stably.
-            while i < cv {
-                let zz = load(z + i)
-                let s = SIMD8(repeating: 0.5) + SIMD8(repeating: 0.5) * tanh(SIMD8(repeating: 0.5) * zz)
-                store(load(g + i) * (s * (one + zz * (one - s))), g + i)
-                i &+= 8
-            }
-            while i < count {
-                let s = 0.5 + 0.5 * tanh(SIMD8(repeating: 0.5 * z[i]))[0]
-                g[i] *= s * (1 + z[i] * (1 - s))
-                i &+= 1
-            }
+            swishDerivative(g, z, count: count)
         case .identity:
             break
         case .elu:
