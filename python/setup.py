@@ -2,8 +2,9 @@
 
 `pip install ./python` (from the repository root) runs `swift build -c
 release` on the repository's Package.swift and copies
-libsynthetic_gymnax.so next to the Python modules, so the installed package
-works from any directory and in a fresh virtual environment.
+libsynthetic_gymnax.so next to the Python modules, with the meta-learned
+environments of Checkpoints/ (checkpoint and config), so the installed
+package works from any directory and in a fresh virtual environment.
 """
 
 import os
@@ -38,6 +39,13 @@ class BuildWithSwift(build_py):
         target = pathlib.Path(self.build_lib) / "synthetic_gymnax_swift"
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(os.path.join(bin_path, LIB), target / LIB)
+        # This project's meta-learned environments: make("Synthetic-<id>") uses them by default.
+        for folder in sorted((REPO / "Checkpoints").glob("*")):
+            files = [folder / n for n in ("checkpoint.safetensors", "config.yaml") if (folder / n).is_file()]
+            if files:
+                (target / "Checkpoints" / folder.name).mkdir(parents=True, exist_ok=True)
+                for f in files:
+                    shutil.copy2(f, target / "Checkpoints" / folder.name / f.name)
 
 
 class BinaryDistribution(Distribution):

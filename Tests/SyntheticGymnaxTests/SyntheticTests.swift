@@ -206,9 +206,9 @@ final class SyntheticTests: XCTestCase {
         XCTAssertEqual(sgx_env_save_checkpoint(env, "/nonexistent-dir/x.safetensors"), Status.io.rawValue)
         sgx_env_free(env)
 
-        // Synthetic ids without a checkpoint of ours say so.
+        // Synthetic ids need a checkpoint file, and say so.
         XCTAssertEqual(sgx_env_create("Synthetic-CartPole-v1", nil, nil, 0, &env), Status.io.rawValue)
-        XCTAssertTrue(String(cString: sgx_last_error()).contains("no checkpoint of this project"))
+        XCTAssertTrue(String(cString: sgx_last_error()).contains("create it from a checkpoint file"))
         var real: OpaquePointer?
         XCTAssertEqual(sgx_env_create("CartPole-v1", nil, nil, 0, &real), 0)
         XCTAssertEqual(sgx_env_save_checkpoint(real, path("x.safetensors")), Status.invalidArgument.rawValue)

@@ -47,12 +47,15 @@ except ImportError:  # the library is missing: say so when it is used
 
 
 def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str | None:
-    """The checkpoint file for a synthetic id: "paper" converts the paper's
-    (from the synthetic-gymnax package) once into a cache; a path is used as
-    given; None means this project's own (none shipped yet: the native
-    library then says so)."""
+    """The checkpoint file for a synthetic id: None means this project's own
+    (Checkpoints/<id>/checkpoint.safetensors, bundled with the package or in
+    the checkout; None when there is none: the native library then says
+    so); "paper" converts the paper's (from the synthetic-gymnax package)
+    once into a cache; a path is used as given."""
     if checkpoint is None:
-        return None
+        from .metalearning import own_checkpoint
+
+        return own_checkpoint(env_id)[0]
     if checkpoint == "paper":
         from .checkpoints import paper_checkpoint
 
@@ -65,7 +68,8 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
 
     checkpoint: for "Synthetic-..." ids, "paper" (the paper's checkpoint,
         which needs `pip install synthetic-gymnax --no-deps`) or the path of
-        a checkpoint file of ours; None for this project's own.
+        a checkpoint file of ours; None for this project's own meta-learned
+        one (Checkpoints/<id>/checkpoint.safetensors).
     gymnax_version: the step convention: 0 for gymnax 0.0.x's
         (obs, state, reward, done, info), 1 for gymnax 1.x's
         (obs, state, reward, terminated, truncated, info); default: the
@@ -82,7 +86,7 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
         raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
     path = _resolve_checkpoint(env_id, checkpoint) if synthetic else None
     if synthetic and path is None:
-        _native.NativeEnv(env_id)  # raises: no checkpoint of ours yet, and how to get one
+        _native.NativeEnv(env_id)  # raises: no checkpoint of ours for this id, and how to get one
     env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
     if synthetic:
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)
