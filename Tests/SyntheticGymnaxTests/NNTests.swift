@@ -154,6 +154,31 @@ final class NNTests: XCTestCase {
         }
     }
 
+    /// Bias gradients add the rows in order, column by column (bit for bit
+    /// the naive loop); the squared norm agrees with float64.
+    func testSumRowsAndSumOfSquares() {
+        for m in [1, 7, 101] {
+            for n in 1...70 {
+                let g = Self.values(m * n, seed: UInt32(m * 71 + n)), old = Self.values(n, seed: 9)
+                var out = old
+                Kernels.sumRows(m: m, n: n, g, &out, accumulate: true)
+                var fresh = [Float](repeating: 7, count: n)
+                Kernels.sumRows(m: m, n: n, g, &fresh)
+                for j in 0..<n {
+                    var want = old[j], wantFresh: Float = 0
+                    for r in 0..<m { want += g[r * n + j]; wantFresh += g[r * n + j] }
+                    XCTAssertEqual(out[j].bitPattern, want.bitPattern, "sumRows m=\(m) n=\(n) [\(j)]")
+                    XCTAssertEqual(fresh[j].bitPattern, wantFresh.bitPattern, "sumRows m=\(m) n=\(n) [\(j)]")
+                }
+            }
+        }
+        for count in [0, 1, 31, 32, 33, 100, 4_417] {
+            let x = Self.values(count, seed: UInt32(count + 1))
+            let want = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+            XCTAssertEqual(Double(Kernels.sumOfSquares(x, count: count)), want, accuracy: 1e-6 * max(1, want), "\(count)")
+        }
+    }
+
     /// The narrow-output dot product against float64, odd sizes.
     func testDotProductKernel() {
         for (m, n, k) in [(1, 1, 1), (3, 2, 7), (4, 1, 64), (5, 7, 65), (13, 3, 244), (101, 1, 64)] {

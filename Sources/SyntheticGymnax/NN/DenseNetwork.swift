@@ -303,8 +303,9 @@ public final class DenseNetwork {
     /// Per layer, from the last: dW = Xᵀ·G (a tiled product reading X
     /// transposed in place; narrow G as (Gᵀ·X)ᵀ), db = Σ_rows G, and, unless
     /// this is the first layer and no input gradient is wanted,
-    /// dX = G·Wᵀ through one transposed copy of W, each block of six rows
-    /// multiplied by the activation's derivative as soon as it is done.
+    /// dX = G·Wᵀ through one transposed copy of W (a tiled product), each
+    /// block of six rows multiplied by the activation's derivative as soon
+    /// as it is done; for a narrow input (< 8), dot products along W's rows.
     public func backward(outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>? = nil,
                          accumulate: Bool = false) {
         let rows = forwardRows
@@ -321,8 +322,15 @@ public final class DenseNetwork {
             Kernels.sumRows(m: rows, n: m, g, grads + shape.biasOffset(l), accumulate: accumulate)
             multiplyAdds &+= rows * n * m
             guard l > 0 || inputGradient != nil else { break }
-            // dL/dx = G · Wᵀ, through a transposed kernel ([m, n]).
+            // dL/dx = G · Wᵀ.
             let out = l == 0 ? inputGradient! : buffers.0
+            if l == 0 && n < 8 {
+                // A narrow input (observation and action): W's rows are Wᵀ's
+                // columns, so dot products along them need no transpose.
+                Kernels.multiplyTransposed(m: rows, n: n, k: m, g, params + shape.kernelOffset(l), out)
+                multiplyAdds &+= rows * n * m
+                break
+            }
             Kernels.transpose(m: n, n: m, params + shape.kernelOffset(l), transposed)
             if l > 0 {
                 let (z, y) = (UnsafePointer(pre[l - 1]), UnsafePointer(post[l - 1]))

@@ -113,8 +113,8 @@ public enum Kernels {
     /// row-major (aRow = lda, aStep = 1: C = A·B) or transposed (aRow = 1,
     /// aStep = lda: C = Aᵀ·B, the weight gradient) without a copy.
     /// R and C are generic values, so each shape is its own specialised
-    /// loop with the guards folded away; the shapes used keep R·C·(lanes of
-    /// V) ≤ 96 floats: 12 AVX2 accumulators, the B segment, one broadcast.
+    /// loop with the guards folded away; `rowBlock` picks shapes of at most
+    /// 12 accumulator registers (plus the B segment and one broadcast).
     /// Reads b[s·ldb + j ..< j + C·(lanes of V)] for every step: the caller
     /// makes that in bounds. Writes `lanes` of a one-vector tile's rows
     /// (all lanes of wider tiles) through `out`.
@@ -167,70 +167,112 @@ public enum Kernels {
         @inlinable init() {}
     }
 
-    /// One block of R output rows across all n columns: the widest tiles
-    /// the registers allow for that many rows (1 row × 64 columns, 2 × 32,
-    /// else R × 16), then 16, then 8 columns, then the last 1...7 columns
-    /// as an 8-lane tile: at column n − 8 when n ≥ 8 (its first lanes
-    /// recompute, bit for bit, entries already written, and are not
-    /// stored), else at the tail itself when `paddedReads`.
+    /// One block of R output rows across all n columns: first the widest
+    /// tiles the registers allow for that many rows, 16-lane vectors
+    ///
+    ///     AVX2 (16 registers of 8):    1 × 64, 2 × 32, 3...6 × 16 columns
+    ///     AVX-512 (32 registers of 16): 1...3 × 64, 4...6 × 32 columns
+    ///
+    /// then 16, then 8 columns, then the last 1...7 columns as an 8-lane
+    /// tile: at column n − 8 when n ≥ 8 (its first lanes recompute, bit for
+    /// bit, entries already written or to be written, and are not stored),
+    /// else at the tail itself when `paddedReads`. Only columns
+    /// `columns` of the n are written.
     @usableFromInline
-    static func rowBlock<let R: Int>(_: Shape<R, 1>, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+    static func rowBlock<let R: Int>(_: Shape<R, 1>, n: Int, columns: Range<Int>, k: Int,
+                                     a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                                      b: UnsafePointer<Float>, ldb: Int, paddedReads: Bool, into out: Output, row r: Int) {
-        var j = 0
-        if R == 1 {
-            while j &+ 64 <= n {
+        var j = columns.lowerBound
+        let end = columns.upperBound
+        #if SGX_AVX512
+        let widest = R <= 3 ? 4 : 2
+        #else
+        let widest = R == 1 ? 4 : (R == 2 ? 2 : 1)
+        #endif
+        if widest == 4 {
+            while j &+ 64 <= end {
                 tile(SIMD16<Float>.self, Shape<R, 4>(), steps: k, a: a, aRow: aRow, aStep: aStep,
                      b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
                 j &+= 64
             }
-        } else if R == 2 {
-            while j &+ 32 <= n {
+        }
+        if widest >= 2 {
+            while j &+ 32 <= end {
                 tile(SIMD16<Float>.self, Shape<R, 2>(), steps: k, a: a, aRow: aRow, aStep: aStep,
                      b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
                 j &+= 32
             }
         }
-        while j &+ 16 <= n {
+        while j &+ 16 <= end {
             tile(SIMD16<Float>.self, Shape<R, 1>(), steps: k, a: a, aRow: aRow, aStep: aStep,
                  b: b, ldb: ldb, into: out, row: r, column: j, lanes: 0..<16)
             j &+= 16
         }
-        while j < n {
-            let left = n &- j
+        while j < end {
+            let left = end &- j
             let (column, lanes): (Int, Range<Int>) =
-                left >= 8 ? (j, 0..<8) : (n >= 8 && !paddedReads ? (n &- 8, (8 &- left)..<8) : (j, 0..<left))
+                left >= 8 ? (j, 0..<8) : (n >= 8 && !paddedReads ? (end &- 8, (8 &- left)..<8) : (j, 0..<left))
             tile(SIMD8<Float>.self, Shape<R, 1>(), steps: k, a: a, aRow: aRow, aStep: aStep,
                  b: b, ldb: ldb, into: out, row: r, column: column, lanes: lanes)
             j &+= Swift.min(left, 8)
         }
     }
 
+    /// The widest column panel of a six-row tile.
+    #if SGX_AVX512
+    @usableFromInline static var panel: Int { 32 }
+    #else
+    @usableFromInline static var panel: Int { 16 }
+    #endif
+
     /// The general product: entry (t, j) of the m × n result is
     /// Σ_{s < k} a[t·aRow + s·aStep] · b[s·ldb + j], written to `out`.
-    /// Row blocks of six (the last one smaller) outermost, so that each
-    /// block's rows are finished together and `afterRows(first, count)`
-    /// can post-process them while they are in L1 (activations, derivative
-    /// masks). B must have n ≥ 8 columns, or `paddedReads`: reading up to
-    /// 8 floats from any column of any B row stays inside B's allocation.
+    ///
+    /// Loop order: row blocks of six (the last one smaller) outermost, each
+    /// across all columns, so that a block's rows are finished together and
+    /// `afterRows(first, count)` can post-process them while they are in L1
+    /// (activations, derivative masks), and B (a kernel) stays in L1.
+    /// With `columnsOuter` (weight gradients over long batches, where B is
+    /// the batch's output gradient and outgrows L1): column panels
+    /// outermost, so each panel of B is read from L2 once rather than once
+    /// per row block; then `afterRows` is not called.
+    ///
+    /// B must have n ≥ 8 columns, or `paddedReads`: reading up to 8 floats
+    /// from any column of any B row stays inside B's allocation.
     @usableFromInline
     static func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                         b: UnsafePointer<Float>, ldb: Int, paddedReads: Bool, into out: Output,
-                        afterRows: (Int, Int) -> Void = { _, _ in }) {
+                        columnsOuter: Bool = false, afterRows: (Int, Int) -> Void = { _, _ in }) {
         precondition(n >= 8 || paddedReads || m == 0 || n == 0, "a product of fewer than 8 columns needs padded reads")
         guard n > 0 else { return }
-        var r = 0
-        while r < m {
+        @inline(__always) func rows(_ r: Int, _ columns: Range<Int>) -> Int {
             let rows = Swift.min(6, m &- r)
             switch rows {
-            case 6: rowBlock(Shape<6, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
-            case 5: rowBlock(Shape<5, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
-            case 4: rowBlock(Shape<4, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
-            case 3: rowBlock(Shape<3, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
-            case 2: rowBlock(Shape<2, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
-            default: rowBlock(Shape<1, 1>(), n: n, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 6: rowBlock(Shape<6, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 5: rowBlock(Shape<5, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 4: rowBlock(Shape<4, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 3: rowBlock(Shape<3, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            case 2: rowBlock(Shape<2, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
+            default: rowBlock(Shape<1, 1>(), n: n, columns: columns, k: k, a: a, aRow: aRow, aStep: aStep, b: b, ldb: ldb, paddedReads: paddedReads, into: out, row: r)
             }
-            afterRows(r, rows)
-            r &+= rows
+            return rows
+        }
+        if columnsOuter && n > panel {
+            var j = 0
+            while j < n {
+                // Whole panels, and the tail with the last one.
+                let end = n &- j < 2 &* panel ? n : j &+ panel
+                var r = 0
+                while r < m { r &+= rows(r, j..<end) }
+                j = end
+            }
+            return
+        }
+        var r = 0
+        while r < m {
+            let count = rows(r, 0..<n)
+            afterRows(r, count)
+            r &+= count
         }
     }
 
@@ -280,7 +322,7 @@ public enum Kernels {
     ) {
         if n >= 8 || (paddedReads && k < 8) {
             product(m: k, n: n, k: m, a: a, aRow: 1, aStep: k, b: b, ldb: n, paddedReads: paddedReads,
-                    into: Output(c, ldc: n, accumulate: accumulate))
+                    into: Output(c, ldc: n, accumulate: accumulate), columnsOuter: m > 64)
         } else if k >= 8 {
             product(m: n, n: k, k: m, a: b, aRow: 1, aStep: n, b: a, ldb: k, paddedReads: false,
                     into: Output(c, ldc: n, accumulate: accumulate, transposed: true))
@@ -347,18 +389,32 @@ public enum Kernels {
         }
     }
 
-    /// bias gradient: out[n] (+)= Σ_rows G[m×n], rows in order.
+    /// bias gradient: out[n] (+)= Σ_rows G[m×n], rows in order (each
+    /// column one chain of additions). 64 columns at a time, so that the
+    /// chains of four 16-lane accumulators overlap instead of waiting on
+    /// each other.
     public static func sumRows(m: Int, n: Int, _ g: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                accumulate: Bool = false) {
+        typealias V = SIMD16<Float>
+        @inline(__always) func start(_ j: Int) -> V { accumulate ? load(out + j, as: V.self) : V() }
         var j = 0
-        // Eight columns at a time, four rows per iteration into one chain
-        // per column (the same order as row by row).
-        while j &+ 8 <= n {
-            var s = accumulate ? load(out + j) : SIMD8<Float>()
+        while j &+ 64 <= n {
+            var (s0, s1, s2, s3) = (start(j), start(j &+ 16), start(j &+ 32), start(j &+ 48))
             var gp = g + j
-            for _ in 0..<m { s += load(gp); gp += n }
-            store(s, out + j)
-            j &+= 8
+            for _ in 0..<m {
+                s0 += load(gp, as: V.self); s1 += load(gp + 16, as: V.self)
+                s2 += load(gp + 32, as: V.self); s3 += load(gp + 48, as: V.self)
+                gp += n
+            }
+            store(s0, out + j); store(s1, out + (j &+ 16)); store(s2, out + (j &+ 32)); store(s3, out + (j &+ 48))
+            j &+= 64
+        }
+        while j &+ 16 <= n {
+            var s0 = start(j)
+            var gp = g + j
+            for _ in 0..<m { s0 += load(gp, as: V.self); gp += n }
+            store(s0, out + j)
+            j &+= 16
         }
         while j < n {
             var s: Float = accumulate ? out[j] : 0
@@ -416,12 +472,25 @@ public enum Kernels {
         #endif
     }
 
-    /// Σ x², eight lanes at a time.
+    /// Σ x²: 32 partial sums (element i into partial i mod 32, each a
+    /// chain of fused multiply-adds), added pairwise (0…15 + 16…31, then
+    /// halves of eight, four, two), then the last count mod 32 elements by
+    /// fused multiply-adds. Independent chains, so the loop runs at the
+    /// loads' pace rather than one add's latency per vector.
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
+        typealias V = SIMD16<Float>
+        var a0 = V(), a1 = V()
         var i = 0
-        while i &+ 8 <= count { let v = load(x + i); acc = acc.addingProduct(v, v); i &+= 8 }
-        var s = acc.sum()
+        while i &+ 32 <= count {
+            let u = load(x + i, as: V.self), v = load(x + (i &+ 16), as: V.self)
+            a0 = a0.addingProduct(u, u); a1 = a1.addingProduct(v, v)
+            i &+= 32
+        }
+        let s16 = a0 + a1
+        let s8 = s16.lowHalf + s16.highHalf
+        let s4 = s8.lowHalf + s8.highHalf
+        let s2 = s4.lowHalf + s4.highHalf
+        var s = s2[0] + s2[1]
         while i < count { s = s.addingProduct(x[i], x[i]); i &+= 1 }
         return s
     }
@@ -432,8 +501,8 @@ public enum Kernels {
     /// backend use for float32: odd degree-13 numerator over even degree-6
     /// denominator, inputs clamped to ±7.905), within a few ulp of tanhf.
     @inline(__always) @usableFromInline
-    static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        typealias V = SIMD8<Float>
+    static func tanh(_ x: Lanes) -> Lanes {
+        typealias V = Lanes
         let bound = V(repeating: 7.90531110763549805)
         // (Masks, not clamped(): pointwiseMin/Max are not inlined generically.)
         let xc = x.replacing(with: bound, where: x .> bound).replacing(with: -bound, where: x .< -bound)
@@ -458,18 +527,30 @@ public enum Kernels {
 
     /// σ(z) = (1 + tanh(z/2)) / 2.
     @inline(__always) @usableFromInline
-    static func sigmoid(_ z: SIMD8<Float>) -> SIMD8<Float> {
-        SIMD8(repeating: 0.5) + SIMD8(repeating: 0.5) * tanh(SIMD8(repeating: 0.5) * z)
+    static func sigmoid(_ z: Lanes) -> Lanes {
+        Lanes(repeating: 0.5) + Lanes(repeating: 0.5) * tanh(Lanes(repeating: 0.5) * z)
     }
+
+    #if SGX_AVX512
+    /// tanh and σ of eight lanes (the same functions, lane by lane).
+    @usableFromInline static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { tanh(Lanes(lowHalf: x, highHalf: x)).lowHalf }
+    @usableFromInline static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { sigmoid(Lanes(lowHalf: x, highHalf: x)).lowHalf }
+    #endif
 
     /// An element-wise function, as a type so that loops over it are
     /// specialised with it inlined (closures are not).
     @usableFromInline
     protocol LaneFunction { static func evaluate(_ x: Lanes) -> Lanes }
-    /// The width element-wise loops work in. (Not wider: SIMD16's lane
-    /// masks are lowered lane by lane.) Successive iterations are
-    /// independent, so the processor overlaps their polynomial chains.
+    /// The width element-wise loops work in: one register. (A concrete
+    /// type: generic SIMD code specialised to it lowers the lane masks lane
+    /// by lane, and so does SIMD16 split over two AVX2 registers.)
+    /// Successive iterations are independent, so the processor overlaps
+    /// their polynomial chains.
+    #if SGX_AVX512
+    @usableFromInline typealias Lanes = SIMD16<Float>
+    #else
     @usableFromInline typealias Lanes = SIMD8<Float>
+    #endif
     @usableFromInline enum TanhLanes: LaneFunction {
         @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { tanh(x) }
     }
@@ -483,7 +564,7 @@ public enum Kernels {
         @inline(__always) @usableFromInline static func evaluate(_ x: Lanes) -> Lanes { x * sigmoid(x) }
     }
 
-    /// The first `count` (< 8) floats from p, then zeros.
+    /// The first `count` (< lane count) floats from p, then zeros.
     @inline(__always) @usableFromInline
     static func loadPartial(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
         var v = Lanes()
@@ -491,13 +572,13 @@ public enum Kernels {
         return v
     }
 
-    /// The first `count` (< 8) lanes of v to p.
+    /// The first `count` (< lane count) lanes of v to p.
     @inline(__always) @usableFromInline
     static func storePartial(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
         for l in 0..<count { p[l] = v[l] }
     }
 
-    /// y[i] = F(x[i]) for `count` floats, eight at a time, the last 1...7
+    /// y[i] = F(x[i]) for `count` floats, a register at a time, the rest
     /// through one partial vector: every element takes the same path. (The
     /// tail is its own function: with a second call site in the loop's
     /// function, the inliner gives up on F, or inlines it into lane-by-lane
@@ -505,7 +586,8 @@ public enum Kernels {
     @usableFromInline
     static func apply<F: LaneFunction>(_: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i &+ 8 <= count { store(F.evaluate(load(x + i)), y + i); i &+= 8 }
+        let w = Lanes.scalarCount
+        while i &+ w <= count { store(F.evaluate(load(x + i, as: Lanes.self)), y + i); i &+= w }
         if i < count { applyPartial(F.self, x + i, y + i, count: count &- i) }
     }
 
@@ -538,13 +620,17 @@ public enum Kernels {
         }
     }
 
-    /// g ⊙= swish'(z), eight at a time (the tail as a partial vector).
+    /// g ⊙= swish'(z), a register at a time (the tail as a partial vector).
     @usableFromInline
     static func swishDerivative(_ g: UnsafeMutablePointer<Float>, _ z: UnsafePointer<Float>, count: Int) {
         var i = 0
-        while i &+ 8 <= count { store(load(g + i) * SwishSlope.evaluate(load(z + i)), g + i); i &+= 8 }
+        let w = Lanes.scalarCount
+        while i &+ w <= count {
+            store(load(g + i, as: Lanes.self) * SwishSlope.evaluate(load(z + i, as: Lanes.self)), g + i)
+            i &+= w
+        }
         if i < count {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { slope in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { slope in
                 applyPartial(SwishSlope.self, z + i, slope.baseAddress!, count: count &- i)
                 for l in 0..<(count &- i) { g[i &+ l] *= slope[l] }
             }
@@ -555,22 +641,20 @@ public enum Kernels {
     public static func multiplyByDerivative(_ activation: Activation, _ g: UnsafeMutablePointer<Float>,
                                             preactivation z: UnsafePointer<Float>, activation a: UnsafePointer<Float>,
                                             count: Int) {
-        let cv = count & ~7
-        let one = SIMD8<Float>(repeating: 1)
+        let w = Lanes.scalarCount, cv = count - count % w
+        let one = Lanes(repeating: 1)
+        @inline(__always) func ld(_ p: UnsafePointer<Float>) -> Lanes { load(p, as: Lanes.self) }
         var i = 0
         switch activation {
         case .relu:
             // JAX: relu'(0) = 0.
-            while i < cv {
-                store(load(g + i).replacing(with: 0, where: load(z + i) .<= 0), g + i)
-                i &+= 8
-            }
+            while i < cv { store(ld(g + i).replacing(with: 0, where: ld(z + i) .<= 0), g + i); i &+= w }
             while i < count { if z[i] <= 0 { g[i] = 0 }; i &+= 1 }
         case .tanh:
-            while i < cv { let y = load(a + i); store(load(g + i) * (one - y * y), g + i); i &+= 8 }
+            while i < cv { let y = ld(a + i); store(ld(g + i) * (one - y * y), g + i); i &+= w }
             while i < count { g[i] *= 1 - a[i] * a[i]; i &+= 1 }
         case .sigmoid:
-            while i < cv { let y = load(a + i); store(load(g + i) * (y * (one - y)), g + i); i &+= 8 }
+            while i < cv { let y = ld(a + i); store(ld(g + i) * (y * (one - y)), g + i); i &+= w }
             while i < count { g[i] *= a[i] * (1 - a[i]); i &+= 1 }
         case .swish, .silu:
             swishDerivative(g, z, count: count)
