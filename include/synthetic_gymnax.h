@@ -423,8 +423,9 @@ typedef struct sgx_train_stats {
  *   out_policy receives the policy (free it with sgx_policy_free).
  *   out_stats  optional (NULL to skip).
  * The same arguments give the same policy bit for bit, whatever the number
- * of threads. Training uses the calling thread (PPO also a second core for
- * its critic); train several agents at once from several threads.
+ * of threads. Training runs on the calling thread (environment batches of
+ * 512 or more use the other cores); train several agents at once from
+ * several threads.
  * Errors: SGX_ERR_INVALID_ARGUMENT (unknown algorithm, a malformed or
  * out-of-range value, an algorithm that cannot use env's action space, a
  * name given twice), SGX_ERR_UNKNOWN_PARAMETER (a name the algorithm does

@@ -129,14 +129,13 @@ public enum DDPG {
             concatenate(rows: B, batch.observations.p, obsSize, actions.p, d, into: criticInput.p)
             critic.forward(rows: B, input: criticInput.p, output: out.p)
             for r in 0..<B { grad.p[r] = -1 / Float(B) }
-            critic.backward(outputGradient: grad.p, inputGradient: inputGrad.p)
+            critic.backward(outputGradient: grad.p, inputGradient: inputGrad.p, parameterGradients: false)
             let width = obsSize + d
             for r in 0..<B { for j in 0..<d { raw.p[r * d + j] = inputGrad.p[r * width + obsSize + j] } }
             ActionSampling.squashGradient(rows: B, actions: actions.p, raw.p, box: box)
             actor.backward(outputGradient: raw.p)
 
-            // Critic loss against the targets (this backward pass replaces
-            // the critic's gradients of the actor pass, which it must not get).
+            // Critic loss against the targets.
             actorTarget.forward(rows: B, input: batch.nextObservations.p, output: targetActions.p)
             ActionSampling.squash(rows: B, targetActions.p, into: targetActions.p, box: box)
             concatenate(rows: B, batch.nextObservations.p, obsSize, targetActions.p, d, into: criticInput.p)

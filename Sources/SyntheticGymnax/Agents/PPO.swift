@@ -303,11 +303,10 @@ public enum PPO {
                         mbTargets.p[r] = targets.p[i]
                         mbValues.p[r] = values.p[i]
                     }
-                    // Actor and critic are independent networks: their
-                    // updates run side by side (two cores), each as if alone.
-                    parallelChunks(count: 2, minimumPerChunk: 1) { jobs in
-                        for job in jobs { if job == 0 { updateActor() } else { updateCritic() } }
-                    }
+                    // One after the other: handing the critic to a second
+                    // core costs more than its update at these sizes.
+                    updateActor()
+                    updateCritic()
                     updates += 1
                 }
             }

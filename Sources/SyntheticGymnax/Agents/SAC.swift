@@ -176,7 +176,7 @@ public enum SAC {
                     alphaTerm += logProbs.p[r] + targetEntropy
                 }
                 alphaGradient = -alphaTerm / Float(B)
-                for i in 0..<2 { critics[i].backward(outputGradient: grad[i].p, inputGradient: inputGrad[i].p) }
+                for i in 0..<2 { critics[i].backward(outputGradient: grad[i].p, inputGradient: inputGrad[i].p, parameterGradients: false) }
                 let width = obsSize + d
                 for r in 0..<B {
                     for j in 0..<d {

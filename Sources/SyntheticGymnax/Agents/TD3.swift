@@ -170,7 +170,7 @@ public enum TD3 {
             for i in 0..<2 {
                 critics[i].forward(rows: B, input: criticInput.p, output: out[i].p)
                 for r in 0..<B { grad[i].p[r] = -1 / Float(2 * B) }
-                critics[i].backward(outputGradient: grad[i].p, inputGradient: inputGrad[i].p)
+                critics[i].backward(outputGradient: grad[i].p, inputGradient: inputGrad[i].p, parameterGradients: false)
             }
             let width = obsSize + d
             for r in 0..<B {

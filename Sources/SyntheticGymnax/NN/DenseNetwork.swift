@@ -298,7 +298,10 @@ public final class DenseNetwork {
     /// Backward pass through the last `forward`: given dL/d(output)
     /// (`rows × outputSize`), writes dL/d(parameters) summed over the rows
     /// into the gradients (added to them when `accumulate`), and dL/d(input)
-    /// (`rows × inputSize`) when `inputGradient` is given.
+    /// (`rows × inputSize`) when `inputGradient` is given. With
+    /// `parameterGradients: false` only the input gradient is computed (an
+    /// actor's loss through a critic that is held fixed); the gradients
+    /// buffer is left as it was.
     ///
     /// Per layer, from the last: dW = Xᵀ·G (a tiled product reading X
     /// transposed in place; narrow G as (Gᵀ·X)ᵀ), db = Σ_rows G, and, unless
@@ -307,7 +310,7 @@ public final class DenseNetwork {
     /// block of six rows multiplied by the activation's derivative as soon
     /// as it is done; for a narrow input (< 8), dot products along W's rows.
     public func backward(outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>? = nil,
-                         accumulate: Bool = false) {
+                         accumulate: Bool = false, parameterGradients: Bool = true) {
         let rows = forwardRows
         precondition(rows >= 0, "backward needs a forward pass first")
         let activation = shape.activation
@@ -317,10 +320,12 @@ public final class DenseNetwork {
             let n = shape.sizes[l], m = shape.sizes[l + 1]
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(post[l - 1])
             // G is ours (padded) except for the output layer's, the caller's.
-            Kernels.multiplyTransposedA(m: rows, k: n, n: m, x, g, grads + shape.kernelOffset(l), accumulate: accumulate,
-                                        paddedReads: l < shape.layerCount - 1)
-            Kernels.sumRows(m: rows, n: m, g, grads + shape.biasOffset(l), accumulate: accumulate)
-            multiplyAdds &+= rows * n * m
+            if parameterGradients {
+                Kernels.multiplyTransposedA(m: rows, k: n, n: m, x, g, grads + shape.kernelOffset(l), accumulate: accumulate,
+                                            paddedReads: l < shape.layerCount - 1)
+                Kernels.sumRows(m: rows, n: m, g, grads + shape.biasOffset(l), accumulate: accumulate)
+                multiplyAdds &+= rows * n * m
+            }
             guard l > 0 || inputGradient != nil else { break }
             // dL/dx = G · Wᵀ.
             let out = l == 0 ? inputGradient! : buffers.0
