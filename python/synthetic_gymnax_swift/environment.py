@@ -181,8 +181,15 @@ class Environment:
         if self.gymnax_version >= 1:
             info = {"terminated": terminated, "truncated": truncated, "final_observation": final,
                     "discount": 1.0 - terminated.astype(np.float32)}
+        else:
+            info = {"discount": 1.0 - done.astype(np.float32)}
+        if hasattr(new_state, "unstable"):
+            # MuJoCo tasks: True where this step ended the episode because the
+            # simulation went unstable (the state is already the auto-reset one).
+            info["unstable"] = new_state.unstable > 0.5
+        if self.gymnax_version >= 1:
             return obs, new_state, reward, terminated, truncated, info
-        return obs, new_state, reward, done, {"discount": 1.0 - done.astype(np.float32)}
+        return obs, new_state, reward, done, info
 
     def discount(self, state, params=None):
         raise NotImplementedError("discount: use info['discount'] from step")
