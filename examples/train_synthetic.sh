@@ -5,9 +5,11 @@
 #   bash examples/train_synthetic.sh [ENV] [ALGO] [extra sgx train options]
 #
 # ENV defaults to CartPole-v1 (the real environment; the agent trains on
-# Synthetic-ENV with the paper's checkpoint), ALGO to ppo. Set-up included:
-# installs the paper's checkpoints (pip install synthetic-gymnax --no-deps),
-# converts them without JAX, and builds the Swift library and CLI.
+# Synthetic-ENV), ALGO to ppo. The synthetic environment is this project's
+# meta-learned Checkpoints/ENV/checkpoint.safetensors; CHECKPOINT=paper (or
+# an ENV without one of ours, like hopper) uses the paper's, which this
+# script then installs (pip install synthetic-gymnax --no-deps) and converts
+# without JAX. Set-up included: libmujoco-dev, the Swift library and CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_id=${1:-CartPole-v1}
@@ -20,12 +22,20 @@ if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
 fi
 swift build -c release 2>&1 | grep -E "error|Build complete" || true
 bin_path=$(swift build -c release --show-bin-path)
-python3 -m pip install --quiet --disable-pip-version-check numpy 2>&1 | grep -v "as the 'root' user" || true
-python3 -m pip install --quiet --disable-pip-version-check --no-deps "synthetic-gymnax==0.0.1" \
-    2>&1 | grep -v "as the 'root' user" || true
-checkpoint=$(SGX_LIB="$bin_path/libsynthetic_gymnax.so" PYTHONPATH=python python3 -c "
+choice=${CHECKPOINT:-ours}    # ours | paper | a checkpoint file
+checkpoint="Checkpoints/$env_id/checkpoint.safetensors"
+if [ "$choice" != ours ] && [ "$choice" != paper ]; then
+    checkpoint=$choice
+elif [ "$choice" = paper ] || [ ! -f "$checkpoint" ]; then
+    [ "$choice" = paper ] || echo "no checkpoint of ours for $env_id: using the paper's"
+    python3 -m pip install --quiet --disable-pip-version-check numpy 2>&1 | grep -v "as the 'root' user" || true
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps "synthetic-gymnax==0.0.1" \
+        2>&1 | grep -v "as the 'root' user" || true
+    checkpoint=$(SGX_LIB="$bin_path/libsynthetic_gymnax.so" PYTHONPATH=python python3 -c "
 from synthetic_gymnax_swift.checkpoints import paper_checkpoint
 print(paper_checkpoint('$env_id'))")
+fi
+echo "synthetic environment: $checkpoint"
 
 "$bin_path/sgx" train --algo "$algo" --env "Synthetic-$env_id" \
     --checkpoint "$checkpoint" --eval-env "$env_id" "$@"
