@@ -88,10 +88,28 @@ class Native:
         return n * steps / elapsed, lengths, returns
 
 
+def brax_compat():
+    """Brax 0.14.2's swimmer calls `jnp.clip(x, a_min=..., a_max=...)`, which
+    JAX 0.10 no longer takes (it is `min`/`max` now): map the old names."""
+    import jax.numpy as jnp
+
+    if getattr(jnp.clip, "_sgx_compat", False):
+        return
+    clip = jnp.clip
+
+    def compat_clip(x, min=None, max=None, a_min=None, a_max=None, **kwargs):
+        return clip(x, min if a_min is None else a_min, max if a_max is None else a_max, **kwargs)
+
+    compat_clip._sgx_compat = True
+    jnp.clip = compat_clip
+
+
 def brax_rate(env_id, n, steps):
     import jax
     import jax.numpy as jnp
     from brax import envs
+
+    brax_compat()
 
     env = envs.get_environment(env_id)
     keys = jax.random.split(jax.random.PRNGKey(0), n)
@@ -116,6 +134,8 @@ def brax_episodes(env_id, n=64, steps=1000):
     import jax
     import jax.numpy as jnp
     from brax import envs
+
+    brax_compat()
 
     env = envs.get_environment(env_id)
     state = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.PRNGKey(3), n))
