@@ -49,9 +49,9 @@ except ImportError:  # the library is missing: say so when it is used
 def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str | None:
     """The checkpoint file for a synthetic id: None means this project's own
     (Checkpoints/<id>/checkpoint.safetensors, bundled with the package or in
-    the checkout; None when there is none: the native library then says
-    so); "paper" converts the paper's (from the synthetic-gymnax package)
-    once into a cache; a path is used as given."""
+    the checkout; None when there is none: make() then says so); "paper"
+    converts the paper's (from the synthetic-gymnax package) once into a
+    cache; a path is used as given."""
     if checkpoint is None:
         from .metalearning import own_checkpoint
 
@@ -86,7 +86,10 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
         raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
     path = _resolve_checkpoint(env_id, checkpoint) if synthetic else None
     if synthetic and path is None:
-        _native.NativeEnv(env_id)  # raises: no checkpoint of ours for this id, and how to get one
+        raise FileNotFoundError(
+            f"this project has no checkpoint of {env_id} yet (Checkpoints/{env_id[len('Synthetic-'):]}/): "
+            f"use make({env_id!r}, checkpoint='paper') for the paper's (pip install synthetic-gymnax --no-deps), "
+            "or pass the path of a checkpoint file")
     env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
     if synthetic:
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)
