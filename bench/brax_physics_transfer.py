@@ -30,29 +30,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 
 
-def parse_value(v):
-    for kind in (int, float):
-        try:
-            return kind(v)
-        except ValueError:
-            pass
-    return {"True": True, "False": False}.get(v, v)
-
-
-def hyperparameters(recorded: dict) -> dict:
-    """`sgx evaluate --json`'s flat names back into train()'s keywords."""
-    hp = {}
-    for name, value in recorded.items():
-        if name == "env":
-            continue
-        if "." in name:
-            outer, inner = name.split(".", 1)
-            hp.setdefault(outer, {})[inner] = parse_value(value)
-        else:
-            hp[name] = parse_value(value)
-    return hp
-
-
 def brax_return(policy, task, backend, episodes):
     import jax
     import jax.numpy as jnp
@@ -93,8 +70,9 @@ def main():
     print(f"{args.task}, {args.algo}: mean return over {args.episodes} episodes")
     print(f"{'run':>4} {'ours (MuJoCo)':>14} " + " ".join(f"{'brax ' + b:>18}" for b in backends))
     for seed, i in enumerate(best):
-        policy = sgs.train(args.algo, env, seed=seed, env_params=params,
-                           **hyperparameters(recorded["hyperparameters"][i]))
+        # The recorded values are already in train()'s flat form ("agent_kwargs.activation": "tanh").
+        hyperparameters = {k: v for k, v in recorded["hyperparameters"][i].items() if k != "env"}
+        policy = sgs.train(args.algo, env, seed=seed, env_params=params, **hyperparameters)
         ours = float(np.mean(sgs.evaluate(policy, args.task, num_episodes=args.episodes, seed=0)))
         others = [brax_return(policy, args.task, b, args.episodes) for b in backends]
         print(f"{seed:>4} {ours:>14.1f} " + " ".join(f"{r:>18.1f}" for r in others), flush=True)
