@@ -339,6 +339,13 @@ def plot_learning_curve(out, path=None, title: str | None = None) -> str:
     left.set_ylabel("return on the real environment")
     left.set_title("population")
     left.legend(loc="lower right", fontsize=8)
+    horizon = column("eval_steps")
+    if np.nanmin(horizon) != np.nanmax(horizon):
+        # A curriculum on the evaluation horizon (eval_config) moves the
+        # attainable returns; show it on its own axis.
+        steps = left.twinx()
+        steps.plot(g, horizon, color="0.4", ls="--", lw=1)
+        steps.set_ylabel("evaluation horizon (steps, dashed)", color="0.4")
     algorithms = [k.split("/", 1)[1] for k in rows[0] if k.startswith("mean_final_return/")]
     for i, name in enumerate(algorithms):
         y = column(f"mean_final_return/{name}")
