@@ -6,6 +6,7 @@ synthetic_gymnax_swift evaluate`); an id without one says how to get one.
 """
 
 import csv
+import json
 import pathlib
 
 import numpy as np
@@ -15,8 +16,8 @@ import synthetic_gymnax_swift as sgs
 from synthetic_gymnax_swift.metalearning import own_checkpoint
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "Checkpoints"
-# The classic ids this project has meta-learned so far (MountainCar-v0 has
-# none yet: issue 6); the list is explicit so that a lost file fails a test.
+# The classic ids this project has a meta-learned checkpoint of (MountainCar-v0's
+# run is unfinished: issue 6); the list is explicit so that a lost file fails a test.
 CLASSIC = ["CartPole-v1", "Acrobot-v1", "MountainCarContinuous-v0", "Pendulum-v1"]
 
 
@@ -67,6 +68,25 @@ def test_pendulum_checkpoint_transfers():
 
 
 def test_synthetic_id_without_our_checkpoint():
-    assert own_checkpoint("Synthetic-MountainCar-v0") == (None, None)
+    # The Brax tasks have none of ours (test_gymnax_api checks make's message).
+    assert own_checkpoint("Synthetic-hopper") == (None, None)
+
+
+def test_unfinished_mountaincar_run():
+    """Checkpoints/MountainCar-v0 holds an unfinished run (its config, log,
+    curve and state.json to resume it) but no checkpoint: make() must not
+    pick up anything from it and says how to get the paper's instead."""
+    folder = ROOT / "MountainCar-v0"
+    for name in ("config.yaml", "log.csv", "learning_curve.png", "state.json"):
+        assert (folder / name).is_file(), f"{folder / name} missing"
+    assert not (folder / "checkpoint.safetensors").exists()
+    checkpoint, config = own_checkpoint("Synthetic-MountainCar-v0")
+    assert checkpoint is None and pathlib.Path(config).resolve() == (folder / "config.yaml").resolve()
     with pytest.raises(FileNotFoundError, match="no checkpoint of Synthetic-MountainCar-v0 yet.*checkpoint='paper'"):
         sgs.make("Synthetic-MountainCar-v0")
+    with open(folder / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    state = json.loads((folder / "state.json").read_text())
+    # state.json resumes exactly where log.csv ends, with the committed config.
+    assert state["generation"] == len(rows) == int(rows[-1]["num_gens"])
+    assert state["configText"] == (folder / "config.yaml").read_text()
