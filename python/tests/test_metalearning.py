@@ -211,12 +211,13 @@ def test_clean_errors_exit_2(tmp_path):
     r = cli("evaluate", "--env", "Synthetic-CartPole-v1", "--checkpoint", checkpoint, "--config", config,
             "--algos", "ppo,a2c", "--runs", "2")
     assert r.returncode == 2 and "unknown algorithm 'a2c'" in r.stderr and "Traceback" not in r.stderr
-    r = cli("evaluate", "--env", "Synthetic-Acrobot-v1", "--config", config)
-    if metalearning.own_checkpoint("Acrobot-v1")[0] is None:
-        assert r.returncode == 2 and "--checkpoint" in r.stderr and "Traceback" not in r.stderr
-    r = cli("evaluate", "--env", "Synthetic-Acrobot-v1", "--checkpoint", checkpoint)
-    if metalearning.own_checkpoint("Acrobot-v1")[1] is None:
-        assert r.returncode == 2 and "--config" in r.stderr and "Traceback" not in r.stderr
+    # (every classic id has a checkpoint and config of ours; the Brax tasks have none)
+    assert metalearning.own_checkpoint("Synthetic-hopper") == (None, None)
+    r = cli("evaluate", "--env", "Synthetic-hopper", "--config", config)
+    assert r.returncode == 2 and "no checkpoint of Synthetic-hopper" in r.stderr and "--checkpoint" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = cli("evaluate", "--env", "Synthetic-hopper", "--checkpoint", checkpoint)
+    assert r.returncode == 2 and "no config for Synthetic-hopper" in r.stderr and "Traceback" not in r.stderr
     r = cli("evaluate", "--env", "Synthetic-Pendulum-v1", "--checkpoint", checkpoint, "--config", config)
     assert r.returncode == 2 and "not Synthetic-Pendulum-v1" in r.stderr
     # argparse's own errors are exit code 2 as well.
