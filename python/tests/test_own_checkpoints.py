@@ -83,12 +83,32 @@ def test_mountaincar_checkpoint_transfers():
         assert np.mean(returns) > -185, (seed, returns)
 
 
+def test_mountaincarcontinuous_checkpoint_transfers():
+    """DDPG and TD3 trained 10k steps on our Synthetic-MountainCarContinuous-v0
+    (one of the paper's settings each, seeds 0 and 1) reach the flag in every
+    one of 20 real episodes: an episode that does not reach it scores at most
+    0 (the action cost), one that does about +90."""
+    env, params = sgs.make("Synthetic-MountainCarContinuous-v0")
+    common = dict(batch_size=100, exploration_noise=0.3, fill_buffer=1000, gamma=0.99, learning_rate=0.001,
+                  max_grad_norm=10, tau=0.95, total_timesteps=10000)
+    settings = {
+        "ddpg": dict(agent_kwargs={"activation": "tanh"}, buffer_size=2000, gradient_steps=1, num_envs=1),
+        "td3": dict(actor_kwargs={"activation": "tanh"}, critic_kwargs={"activation": "tanh"}, buffer_size=10000,
+                    policy_delay=2, target_noise=0.3, target_noise_clip=0.7),
+    }
+    for algo, hp in settings.items():
+        for seed in (0, 1):
+            policy = sgs.train(algo, env, seed=seed, env_params=params, **common, **hp)
+            returns = sgs.evaluate(policy, "MountainCarContinuous-v0", num_episodes=20, seed=0)
+            assert np.min(returns) > 70, (algo, seed, returns)
+
+
 def test_synthetic_id_without_our_checkpoint():
     # The Brax tasks have none of ours (test_gymnax_api checks make's message).
     assert own_checkpoint("Synthetic-hopper") == (None, None)
 
 
-@pytest.mark.parametrize("env_id", ["MountainCar-v0", "Pendulum-v1"])
+@pytest.mark.parametrize("env_id", ["MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"])
 def test_resumable_run(env_id):
     """These folders hold a run that can be resumed (state.json): its state
     goes on exactly where log.csv ends, with the committed config (resume
