@@ -46,30 +46,64 @@ except ImportError:  # the library is missing: say so when it is used
     registered_envs = []
 
 
-def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str | None:
-    """The checkpoint file for a synthetic id: None means this project's own
-    (Checkpoints/<id>/checkpoint.safetensors, bundled with the package or in
-    the checkout; None when there is none: make() then says so); "paper"
-    converts the paper's (from the synthetic-gymnax package) once into a
-    cache; a path is used as given."""
+def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str:
+    """The checkpoint file for a synthetic id. None: the default of defaults.py
+    ("ours" where our checkpoint meets the paper's table in every cell,
+    "paper" elsewhere); "ours": this project's Checkpoints/<id>/
+    checkpoint.safetensors (bundled with the package or in the checkout);
+    "paper": the paper's (from the synthetic-gymnax package), converted once
+    into a cache; anything else is a path, used as given. Raises
+    FileNotFoundError when we have no checkpoint of the id and
+    checkpoints.PaperCheckpointsNotInstalled when the paper's is needed
+    and synthetic-gymnax is not installed, both naming the id and the way out."""
+    from . import defaults
+
+    real = env_id[len("Synthetic-"):]
+    chosen = checkpoint
     if checkpoint is None:
+        chosen = defaults.default_checkpoint(real)
+    if chosen == defaults.OURS:
         from .metalearning import own_checkpoint
 
-        return own_checkpoint(env_id)[0]
-    if checkpoint == "paper":
-        from .checkpoints import paper_checkpoint
+        path = own_checkpoint(env_id)[0]
+        if path is None:
+            raise FileNotFoundError(
+                f"this project has no checkpoint of {env_id} yet (Checkpoints/{real}/): "
+                f"use make({env_id!r}, checkpoint='paper') for the paper's (pip install synthetic-gymnax --no-deps), "
+                "or pass the path of a checkpoint file")
+        return path
+    if chosen == defaults.PAPER:
+        from . import checkpoints
 
-        return paper_checkpoint(env_id[len("Synthetic-"):])
+        try:
+            return checkpoints.paper_checkpoint(real)
+        except checkpoints.PaperCheckpointsNotInstalled as error:
+            from .metalearning import own_checkpoint
+
+            why = (f"make({env_id!r}) defaults to the paper's checkpoint ({defaults.reason(real)})"
+                   if checkpoint is None else f"checkpoint='paper' asks for the paper's checkpoint of {env_id}")
+            ours = (f', or pass checkpoint="ours" for this project\'s Checkpoints/{real}/'
+                    if own_checkpoint(env_id)[0] is not None else
+                    f", or pass the path of a checkpoint file (this project has none of its own for {env_id})")
+            raise checkpoints.PaperCheckpointsNotInstalled(
+                f"{why}, which comes with the synthetic-gymnax package, and that is not installed: "
+                f"`pip install synthetic-gymnax --no-deps` installs it (no JAX needed){ours}") from error
     return str(checkpoint)
 
 
 def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None = None, **params):
     """`gymnax.make` for every real and synthetic id: returns (env, params).
 
-    checkpoint: for "Synthetic-..." ids, "paper" (the paper's checkpoint,
-        which needs `pip install synthetic-gymnax --no-deps`) or the path of
-        a checkpoint file of ours; None for this project's own meta-learned
-        one (Checkpoints/<id>/checkpoint.safetensors).
+    checkpoint: for "Synthetic-..." ids only. None (the default) follows
+        synthetic_gymnax_swift/defaults.py: this project's own checkpoint
+        where it meets the paper's table in every cell (today CartPole-v1),
+        the paper's elsewhere (which needs
+        `pip install synthetic-gymnax --no-deps`; without it make raises
+        checkpoints.PaperCheckpointsNotInstalled, naming the id). "ours":
+        this project's meta-learned Checkpoints/<id>/checkpoint.safetensors
+        (FileNotFoundError when there is none). "paper": the paper's,
+        converted once into a cache. Anything else: the path of a checkpoint
+        file in this project's format.
     gymnax_version: the step convention: 0 for gymnax 0.0.x's
         (obs, state, reward, done, info), 1 for gymnax 1.x's
         (obs, state, reward, terminated, truncated, info); default: the
@@ -85,11 +119,6 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
     if checkpoint is not None and not synthetic:
         raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
     path = _resolve_checkpoint(env_id, checkpoint) if synthetic else None
-    if synthetic and path is None:
-        raise FileNotFoundError(
-            f"this project has no checkpoint of {env_id} yet (Checkpoints/{env_id[len('Synthetic-'):]}/): "
-            f"use make({env_id!r}, checkpoint='paper') for the paper's (pip install synthetic-gymnax --no-deps), "
-            "or pass the path of a checkpoint file")
     env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
     if synthetic:
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)

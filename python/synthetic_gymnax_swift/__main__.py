@@ -173,7 +173,7 @@ def _evaluate(args) -> int:
         env = "Synthetic-" + env
     own_checkpoint, own_config = metalearning.own_checkpoint(env)
     checkpoint = args.checkpoint
-    if checkpoint is None:
+    if checkpoint is None or checkpoint == "ours":  # evaluates our meta-training, whatever make's default
         if own_checkpoint is None:
             raise _UsageError(f"this project has no checkpoint of {env} yet (Checkpoints/{env[len('Synthetic-'):]}/"
                               "checkpoint.safetensors); pass --checkpoint FILE, or --checkpoint paper for the paper's")
@@ -241,7 +241,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", type=_positive, help="threads (default: all cores)")
     e = sub.add_parser("evaluate", help="the paper's transfer evaluation of a checkpoint (IQM table)")
     e.add_argument("--env", required=True, help="e.g. Synthetic-CartPole-v1")
-    e.add_argument("--checkpoint", help="checkpoint file, or 'paper' (default: this project's Checkpoints/<env>/)")
+    e.add_argument("--checkpoint", help="checkpoint file, 'ours' or 'paper' (default: ours, this project's "
+                                        "Checkpoints/<env>/checkpoint.safetensors, whose meta-training this "
+                                        "evaluates; unlike make(), whose default follows defaults.py)")
     e.add_argument("--config", help="config whose inner_config lists the hyperparameters "
                                     "(default: Checkpoints/<env>/config.yaml)")
     e.add_argument("--algos", help="comma-separated algorithms (default: the config's inner_loop_algorithm)")

@@ -227,7 +227,7 @@ def test_unknown_id():
 def test_missing_checkpoint():
     # The Brax tasks have no meta-learned checkpoint of ours.
     with pytest.raises(FileNotFoundError, match="no checkpoint of Synthetic-hopper yet.*checkpoint='paper'"):
-        sgs.make("Synthetic-hopper")
+        sgs.make("Synthetic-hopper", checkpoint="ours")
     with pytest.raises(FileNotFoundError, match="no such file"):
         sgs.make("Synthetic-CartPole-v1", checkpoint="/nonexistent/x.safetensors")
 

@@ -1,8 +1,10 @@
 """This project's meta-learned synthetic environments (Checkpoints/): each
-committed one has a checkpoint, its config and its log; make() uses it by
-default; agents trained 10k steps on it do well on the real environment (a
-few runs here; the 20-run IQM table is in README, produced by `python -m
-synthetic_gymnax_swift evaluate`); an id without one says how to get one.
+committed one has a checkpoint, its config and its log; make(...,
+checkpoint="ours") uses it (make's default follows defaults.py, checked in
+test_default_checkpoint.py); agents trained 10k steps on it do well on the
+real environment (a few runs here; the 20-run IQM table is in README,
+produced by `python -m synthetic_gymnax_swift evaluate`); an id without one
+says how to get one.
 """
 
 import csv
@@ -37,7 +39,7 @@ def test_checkpoint_files(env_id):
 
 @pytest.mark.parametrize("env_id", CLASSIC)
 def test_make_uses_our_checkpoint(env_id):
-    ours, params = sgs.make(f"Synthetic-{env_id}")
+    ours, params = sgs.make(f"Synthetic-{env_id}", checkpoint="ours")
     explicit, _ = sgs.make(f"Synthetic-{env_id}", checkpoint=str(ROOT / env_id / "checkpoint.safetensors"))
     key = np.array([0, 7], np.uint32)
     a, _ = ours.reset(key, params)
@@ -47,7 +49,7 @@ def test_make_uses_our_checkpoint(env_id):
 
 
 def test_cartpole_checkpoint_transfers():
-    env, params = sgs.make("Synthetic-CartPole-v1")
+    env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="ours")
     for algo, hp in (("ppo", {}), ("dqn", {})):
         policy = sgs.train(algo, env, seed=0, env_params=params, total_timesteps=10000, **hp)
         returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=20, seed=0)
@@ -58,7 +60,7 @@ def test_pendulum_checkpoint_transfers():
     """Our Synthetic-Pendulum-v1 was meta-learned with PPO in the inner loop
     (Checkpoints/Pendulum-v1/config.yaml); it is far from the paper's (-205)
     but teaches PPO to do much better than a random policy (about -1240)."""
-    env, params = sgs.make("Synthetic-Pendulum-v1")
+    env, params = sgs.make("Synthetic-Pendulum-v1", checkpoint="ours")
     policy = sgs.train("ppo", env, seed=0, env_params=params, total_timesteps=10000,
                        agent_kwargs={"activation": "relu"}, num_envs=5, num_steps=100, num_epochs=10,
                        num_minibatches=10, learning_rate=0.001, clip_eps=0.2, ent_coef=0.0, gae_lambda=0.95,
@@ -72,7 +74,7 @@ def test_mountaincar_checkpoint_transfers():
     about -190 against -118 for DQN) but teaches DQN to reach the flag within
     200 steps, which no policy that never reaches it does (-200 exactly).
     Seeds 0 and 2 of one of the paper's DQN settings (seed 1 of it fails)."""
-    env, params = sgs.make("Synthetic-MountainCar-v0")
+    env, params = sgs.make("Synthetic-MountainCar-v0", checkpoint="ours")
     for seed in (0, 2):
         policy = sgs.train("dqn", env, seed=seed, env_params=params, agent="DuelingQNetwork",
                            agent_kwargs={"activation": "tanh"}, batch_size=100, buffer_size=2000, ddqn=1,
@@ -90,7 +92,7 @@ def test_mountaincarcontinuous_checkpoint_transfers():
     cost), one that does about +90. TD3 with seeds 0 and 1; DDPG with seeds 1
     and 2 (seed 0 of this DDPG setting never reaches it; under the paper's
     protocol 3 of 20 DDPG runs fail with seed 0 and none with seed 1)."""
-    env, params = sgs.make("Synthetic-MountainCarContinuous-v0")
+    env, params = sgs.make("Synthetic-MountainCarContinuous-v0", checkpoint="ours")
     common = dict(batch_size=100, exploration_noise=0.3, fill_buffer=1000, gamma=0.99, learning_rate=0.001,
                   max_grad_norm=10, tau=0.95, total_timesteps=10000)
     settings = {

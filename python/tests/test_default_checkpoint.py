@@ -1,0 +1,138 @@
+"""The default of make("Synthetic-<id>") never regresses the drop-in (issue
+18): this project's checkpoint only where it meets the paper's table in every
+cell, the paper's elsewhere, as synthetic_gymnax_swift/defaults.py says and
+README's table repeats. Checked by the file each environment was created
+from (its path and the `source` in its metadata)."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+import synthetic_gymnax_swift as sgs
+from synthetic_gymnax_swift import __main__ as cli
+from synthetic_gymnax_swift import checkpoints as ck
+from synthetic_gymnax_swift import defaults
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ROOT = REPO / "Checkpoints"
+SYNTHETIC = [name for name in sgs.registered_envs if name.startswith("Synthetic-")]
+OURS_SOURCE = "synthetic-gymnax-swift meta-training (SNES)"
+
+needs_paper = pytest.mark.skipif(
+    importlib.util.find_spec("synthetic_gymnax") is None,
+    reason="the paper's checkpoints need synthetic-gymnax (pip install synthetic-gymnax --no-deps)")
+
+
+def _real(env_id):
+    return env_id[len("Synthetic-"):]
+
+
+def _loaded(env):
+    """The checkpoint file the environment was created from, and its metadata."""
+    assert env._checkpoint is not None
+    return pathlib.Path(env._checkpoint).resolve(), ck.read_safetensors(env._checkpoint)[1]
+
+
+@pytest.fixture
+def no_paper_package(monkeypatch, tmp_path):
+    """synthetic-gymnax as if not installed, and an empty conversion cache."""
+    monkeypatch.setenv("SGX_CACHE_DIR", str(tmp_path))
+
+    def missing():
+        raise ck.PaperCheckpointsNotInstalled("synthetic-gymnax is not installed (simulated)")
+
+    monkeypatch.setattr(ck, "_package_dir", missing)
+
+
+def test_the_table_covers_exactly_the_registered_synthetic_ids():
+    assert SYNTHETIC, "the native library registers no synthetic id"
+    assert sorted(defaults.DEFAULTS) == sorted(_real(name) for name in SYNTHETIC)
+    for real, (choice, why) in defaults.DEFAULTS.items():
+        assert choice in (defaults.OURS, defaults.PAPER), real
+        assert why and "\n" not in why, real
+
+
+@pytest.mark.parametrize("real", [r for r, (c, _) in defaults.DEFAULTS.items() if c == defaults.OURS])
+def test_every_ours_default_has_our_checkpoint(real):
+    path = ROOT / real / "checkpoint.safetensors"
+    assert path.is_file(), f"defaults.py makes ours the default of Synthetic-{real}, but {path} is missing"
+    assert ck.read_safetensors(path)[1]["source"] == OURS_SOURCE
+
+
+@pytest.mark.parametrize("env_id", SYNTHETIC)
+def test_make_picks_what_the_table_says(env_id):
+    real = _real(env_id)
+    if defaults.default_checkpoint(env_id) == defaults.OURS:
+        env, _ = sgs.make(env_id)
+        path, meta = _loaded(env)
+        assert path == (ROOT / real / "checkpoint.safetensors").resolve()
+        assert meta["source"] == OURS_SOURCE
+    else:
+        if importlib.util.find_spec("synthetic_gymnax") is None:
+            pytest.skip("the paper's checkpoint needs synthetic-gymnax (pip install synthetic-gymnax --no-deps)")
+        env, _ = sgs.make(env_id)
+        path, meta = _loaded(env)
+        assert path == pathlib.Path(ck.paper_checkpoint(real)).resolve()
+        assert meta["source"] == ck.PAPER_SOURCE
+    assert meta["env_id"] == real and env.name == env_id
+
+
+def test_cartpole_default_is_ours_even_without_the_paper_package(no_paper_package):
+    env, _ = sgs.make("Synthetic-CartPole-v1")
+    assert _loaded(env)[1]["source"] == OURS_SOURCE
+
+
+@pytest.mark.parametrize("env_id", ["Synthetic-Pendulum-v1", "Synthetic-MountainCar-v0"])
+def test_ours_explicitly(env_id):
+    env, _ = sgs.make(env_id, checkpoint="ours")
+    path, meta = _loaded(env)
+    assert path == (ROOT / _real(env_id) / "checkpoint.safetensors").resolve() and meta["source"] == OURS_SOURCE
+
+
+@needs_paper
+def test_paper_and_a_path_explicitly():
+    env, _ = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
+    assert _loaded(env)[1]["source"] == ck.PAPER_SOURCE
+    path = ROOT / "Pendulum-v1" / "checkpoint.safetensors"
+    env, _ = sgs.make("Synthetic-Pendulum-v1", checkpoint=str(path))
+    assert _loaded(env)[0] == path.resolve()
+
+
+def test_ours_where_we_have_none():
+    with pytest.raises(FileNotFoundError, match="no checkpoint of Synthetic-hopper yet.*checkpoint='paper'"):
+        sgs.make("Synthetic-hopper", checkpoint="ours")
+
+
+def test_default_without_the_paper_package_says_how_to_get_it(no_paper_package):
+    with pytest.raises(ck.PaperCheckpointsNotInstalled) as info:
+        sgs.make("Synthetic-Pendulum-v1")
+    message = str(info.value)
+    assert "Synthetic-Pendulum-v1" in message
+    assert "pip install synthetic-gymnax --no-deps" in message
+    assert 'checkpoint="ours"' in message
+    assert defaults.reason("Pendulum-v1") in message  # why the default is the paper's
+    # An id of which we have none does not send the user to checkpoint="ours".
+    with pytest.raises(ck.PaperCheckpointsNotInstalled) as info:
+        sgs.make("Synthetic-hopper")
+    message = str(info.value)
+    assert "Synthetic-hopper" in message and "pip install synthetic-gymnax --no-deps" in message
+    assert 'checkpoint="ours"' not in message and "none of its own for Synthetic-hopper" in message
+    # Asked for explicitly, the same advice.
+    with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-CartPole-v1.*pip install synthetic-gymnax"):
+        sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
+    # VecEnv resolves its default the same way.
+    with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-Pendulum-v1"):
+        sgs.VecEnv("Synthetic-Pendulum-v1", num_envs=2)
+
+
+def test_evaluate_cli_default_is_our_meta_training(capsys):
+    """`evaluate` without --checkpoint (or with --checkpoint ours) evaluates
+    our Checkpoints/<id>/, whatever make's default; its help says so."""
+    assert cli.main(["evaluate", "--env", "Synthetic-hopper", "--checkpoint", "ours",
+                     "--config", str(ROOT / "CartPole-v1" / "config.yaml")]) == 2
+    assert "no checkpoint of Synthetic-hopper" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default: ours" in help_text and "unlike make()" in help_text
