@@ -5,10 +5,12 @@
 #   bash examples/train_synthetic.sh [ENV] [ALGO] [extra sgx train options]
 #
 # ENV defaults to CartPole-v1 (the real environment; the agent trains on
-# Synthetic-ENV), ALGO to ppo. The synthetic environment is this project's
-# meta-learned Checkpoints/ENV/checkpoint.safetensors; CHECKPOINT=paper (or
-# an ENV without one of ours, like hopper) uses the paper's, which this
-# script then installs (pip install synthetic-gymnax --no-deps) and converts
+# Synthetic-ENV), ALGO to ppo. The synthetic environment is the default of
+# make("Synthetic-ENV") (python/synthetic_gymnax_swift/defaults.py): this
+# project's meta-learned Checkpoints/ENV/checkpoint.safetensors where it meets
+# the paper's table in every cell (CartPole-v1), the paper's elsewhere.
+# CHECKPOINT=ours, CHECKPOINT=paper or CHECKPOINT=FILE overrides it. The
+# paper's is installed (pip install synthetic-gymnax --no-deps) and converted
 # without JAX. Set-up included: libmujoco-dev, the Swift library and CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,18 +24,28 @@ if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
 fi
 swift build -c release 2>&1 | grep -E "error|Build complete" || true
 bin_path=$(swift build -c release --show-bin-path)
-choice=${CHECKPOINT:-ours}    # ours | paper | a checkpoint file
+defaults=python/synthetic_gymnax_swift/defaults.py    # standard library only: no build or numpy needed
+if [ -n "${CHECKPOINT:-}" ]; then
+    choice=$CHECKPOINT    # ours | paper | a checkpoint file
+else
+    choice=$(python3 "$defaults" "$env_id")
+    echo "default for Synthetic-$env_id: $choice ($(python3 "$defaults" --why "$env_id")); CHECKPOINT=ours|paper|FILE overrides it"
+fi
 checkpoint="Checkpoints/$env_id/checkpoint.safetensors"
-if [ "$choice" != ours ] && [ "$choice" != paper ]; then
-    checkpoint=$choice
-elif [ "$choice" = paper ] || [ ! -f "$checkpoint" ]; then
-    [ "$choice" = paper ] || echo "no checkpoint of ours for $env_id: using the paper's"
+if [ "$choice" = ours ]; then
+    if [ ! -f "$checkpoint" ]; then
+        echo "error: this project has no checkpoint of Synthetic-$env_id ($checkpoint); use CHECKPOINT=paper" >&2
+        exit 2
+    fi
+elif [ "$choice" = paper ]; then
     python3 -m pip install --quiet --disable-pip-version-check numpy 2>&1 | grep -v "as the 'root' user" || true
     python3 -m pip install --quiet --disable-pip-version-check --no-deps "synthetic-gymnax==0.0.1" \
         2>&1 | grep -v "as the 'root' user" || true
     checkpoint=$(SGX_LIB="$bin_path/libsynthetic_gymnax.so" PYTHONPATH=python python3 -c "
 from synthetic_gymnax_swift.checkpoints import paper_checkpoint
 print(paper_checkpoint('$env_id'))")
+else
+    checkpoint=$choice
 fi
 echo "synthetic environment: $checkpoint"
 

@@ -5,7 +5,9 @@ README's table repeats. Checked by the file each environment was created
 from (its path and the `source` in its metadata)."""
 
 import importlib.util
+import os
 import pathlib
+import subprocess
 
 import pytest
 
@@ -136,3 +138,60 @@ def test_evaluate_cli_default_is_our_meta_training(capsys):
         cli.main(["evaluate", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "default: ours" in help_text and "unlike make()" in help_text
+
+
+# -- examples/train_synthetic.sh (the main job) follows the same table ----------------------
+
+@pytest.fixture
+def fake_toolchain(tmp_path):
+    """`swift` and `sgx` stand-ins: the script's choice of checkpoint is what
+    is tested, not the build or the training (which print their arguments)."""
+    if subprocess.run(["dpkg", "-s", "libmujoco-dev"], capture_output=True).returncode != 0:
+        pytest.skip("the script would apt-get install libmujoco-dev")
+    bin_dir, build = tmp_path / "bin", tmp_path / "release"
+    bin_dir.mkdir()
+    build.mkdir()
+    (bin_dir / "swift").write_text(
+        f'#!/bin/sh\ncase "$*" in *--show-bin-path*) echo "{build}";; *) echo "Build complete!";; esac\n')
+    (build / "sgx").write_text('#!/bin/sh\necho "sgx $*"\n')
+    for f in (bin_dir / "swift", build / "sgx"):
+        f.chmod(0o755)
+    lib = sgs._native.library_path()
+    if lib.exists():
+        (build / "libsynthetic_gymnax.so").symlink_to(lib)
+
+    def run(*args, checkpoint=None):
+        env = {k: v for k, v in os.environ.items() if k != "CHECKPOINT"}
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+        if checkpoint is not None:
+            env["CHECKPOINT"] = checkpoint
+        return subprocess.run(["bash", str(REPO / "examples" / "train_synthetic.sh"), *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    return run
+
+
+def test_main_job_default_is_ours_for_cartpole(fake_toolchain):
+    r = fake_toolchain()
+    assert r.returncode == 0, r.stderr
+    assert "default for Synthetic-CartPole-v1: ours" in r.stdout
+    assert ("sgx train --algo ppo --env Synthetic-CartPole-v1 --checkpoint Checkpoints/CartPole-v1/checkpoint.safetensors "
+            "--eval-env CartPole-v1") in r.stdout
+
+
+def test_main_job_overrides(fake_toolchain, tmp_path):
+    r = fake_toolchain("Pendulum-v1", "td3", checkpoint="ours")
+    assert r.returncode == 0, r.stderr
+    assert "--checkpoint Checkpoints/Pendulum-v1/checkpoint.safetensors" in r.stdout and "default for" not in r.stdout
+    r = fake_toolchain("Pendulum-v1", "td3", checkpoint=str(tmp_path / "mine.safetensors"))
+    assert r.returncode == 0 and f"--checkpoint {tmp_path / 'mine.safetensors'} " in r.stdout
+    r = fake_toolchain("hopper", "td3", checkpoint="ours")
+    assert r.returncode == 2 and "no checkpoint of Synthetic-hopper" in r.stderr and "CHECKPOINT=paper" in r.stderr
+
+
+@needs_paper
+def test_main_job_default_is_the_papers_for_pendulum(fake_toolchain):
+    r = fake_toolchain("Pendulum-v1", "td3")
+    assert r.returncode == 0, r.stderr
+    assert "default for Synthetic-Pendulum-v1: paper" in r.stdout
+    assert f"--checkpoint {ck.paper_checkpoint('Pendulum-v1')} " in r.stdout
