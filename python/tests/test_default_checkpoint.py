@@ -195,3 +195,18 @@ def test_main_job_default_is_the_papers_for_pendulum(fake_toolchain):
     assert r.returncode == 0, r.stderr
     assert "default for Synthetic-Pendulum-v1: paper" in r.stdout
     assert f"--checkpoint {ck.paper_checkpoint('Pendulum-v1')} " in r.stdout
+
+
+def test_readme_table_says_what_defaults_py_says():
+    """README's "id | default of `make` | why" table names every id once,
+    with the default make picks."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("### Our synthetic environments"):]
+    rows = section[section.index("| id | default of `make` |"):].split("\n\n")[0].splitlines()[2:]
+    said = {}
+    for row in rows:
+        ids, choice = [cell.strip() for cell in row.strip("|").split("|")][:2]
+        for real in ids.split(", "):
+            assert real not in said, f"README names {real} twice"
+            said[real] = choice
+    assert said == {real: choice for real, (choice, _) in defaults.DEFAULTS.items()}
