@@ -202,7 +202,13 @@ func metalearn(_ args: ArraySlice<String>) {
         trainer = try MetaTrainer(config: config, configText: text, directory: out,
                                   workers: integer(opts, "workers", default: availableCores, minimum: 1))
     } catch { fail("\(error)") }
-    let total = integer(opts, "generations", default: trainer.config.metaConfig.numGenerations, minimum: 1)
+    // --generations 0 sets the run up (with the config's warm start) and stops.
+    let total = integer(opts, "generations", default: trainer.config.metaConfig.numGenerations, minimum: 0)
+    if let w = trainer.warmStart {
+        print(String(format: "warm start (%@): expert %@ returns %.2f on the real task, initial-state error %.3f, "
+                     + "reward agrees with the expert on %.1f%% of states, %.1f s; %@/warm_start.safetensors",
+                     w.method, w.expert, w.expertReturn, w.initialStateError, 100 * w.rewardAgreement, w.seconds, out))
+    }
     print("meta-training \(trainer.config.realEnvironmentID): \(trainer.parameters.count) parameters, "
           + "\(trainer.config.strategyName.rawValue) popsize \(trainer.strategy.popsize), generations \(trainer.completedGenerations + 1)...\(total), "
           + "\(trainer.workers) workers, into \(out)")

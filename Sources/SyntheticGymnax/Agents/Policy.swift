@@ -135,8 +135,12 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// `evaluateEpisodes` from a JAX key (split into the episodes' keys).
+    /// `observe`, when given, sees the observations the policy acts on
+    /// before every step: (rows, rows × observation size floats).
     public func evaluateEpisodes(on env: AnyEnvironment, episodes: Int, key root: PRNGKey, deterministic: Bool = true,
-                                 maxSteps: Int? = nil) throws -> (returns: [Float], lengths: [Int32]) {
+                                 maxSteps: Int? = nil, observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) throws
+        -> (returns: [Float], lengths: [Int32])
+    {
         guard episodes >= 1 else { throw AgentError.invalidArgument("episodes must be at least 1, got \(episodes)") }
         if let maxSteps, maxSteps < 1 { throw AgentError.invalidArgument("maxSteps must be at least 1, got \(maxSteps)") }
         try checkFits(env)
@@ -164,6 +168,7 @@ public struct Policy: Sendable, Equatable {
                 let stepKey = key.split(index: 2)
                 (batch.keys[2 * s], batch.keys[2 * s + 1]) = (stepKey.k0, stepKey.k1)
             }
+            observe?(active, batch.observations)
             actions.withUnsafeMutableBufferPointer { a in
                 actor.act(rows: active, batch.observations, into: a.baseAddress!, deterministic: deterministic,
                           sample: { r, j in (actKeys[r], j) })

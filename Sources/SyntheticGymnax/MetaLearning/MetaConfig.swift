@@ -37,13 +37,16 @@ public struct MetaConfig: Sendable, Equatable {
     /// read (`pretrain_epochs`, `pretrain_num_transitions`,
     /// `pretrain_synthenv`, `log_fname`): kept, unused.
     public var unusedUpstreamKeys: [String: ConfigValue]
+    /// This project's optional `init` block: the search's warm start
+    /// (`WarmStartSettings`); nil starts from fresh networks as upstream.
+    public var warmStart: WarmStartSettings?
 
     /// The inner-loop algorithms upstream knows (rejax / purerl names).
     public static let knownAlgorithms = ["ppo", "sac", "dqn", "ddpg", "td3"]
     /// Every top-level key.
     public static let topLevelKeys = [
         "env_name", "seed_id", "inner_loop_algorithm", "inner_config", "eval_config", "meta_config",
-        "strategy_name", "strategy_params", "synth_env_kwargs",
+        "strategy_name", "strategy_params", "synth_env_kwargs", "init",
     ] + unusedKeys
     static let unusedKeys = ["pretrain_epochs", "pretrain_num_transitions", "pretrain_synthenv", "log_fname"]
 
@@ -141,6 +144,7 @@ public struct MetaConfig: Sendable, Equatable {
         var unused: [String: ConfigValue] = [:]
         for key in Self.unusedKeys { if let v = root.optional(key) { unused[key] = v } }
         unusedUpstreamKeys = unused
+        warmStart = try root.optional("init").map { try WarmStartSettings($0) }
 
         // The strategy's keywords are checked now, so that a typo fails at load time.
         do {
@@ -174,6 +178,10 @@ public struct MetaConfig: Sendable, Equatable {
         let (loop, strategy) = PRNGKey(seed: Int64(seedID)).split()
         return (loop, strategy)
     }
+
+    /// The key of the warm start (`init`): `fold_in(PRNGKey(seed_id), 1)`,
+    /// apart from upstream's keys.
+    public var warmStartKey: PRNGKey { PRNGKey(seed: Int64(seedID)).foldIn(1) }
 
     /// The algorithm trained in generation `generation` (0-based): upstream's
     /// `get_algos` takes the algorithms of `inner_loop_algorithm` in turn,

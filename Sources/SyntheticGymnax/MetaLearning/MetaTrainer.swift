@@ -89,6 +89,8 @@ public final class MetaTrainer {
         var strategy: AnyEvolutionStrategy
         var log: [GenerationRecord]
         var bestMeanFitness: Float?
+        /// What the config's `init` block did, when it has one.
+        var warmStart: WarmStart.Report?
     }
 
     static let stateFormat = "synthetic-gymnax-swift meta-training 1"
@@ -139,8 +141,17 @@ public final class MetaTrainer {
         } else {
             let (loopKey, strategyKey) = config.initialKeys
             var strategy = try config.makeStrategy(numDims: parameters.count, key: strategyKey)
-            try strategy.setMean(parameters.initialVector(key: PRNGKey(seed: 0)))
-            state = State(configText: configText, generation: 0, key: [loopKey.k0, loopKey.k1], strategy: strategy, log: [])
+            var report: WarmStart.Report?
+            if let settings = config.warmStart {
+                let (vector, r) = try WarmStart.distill(settings, parameters: parameters, real: real, key: config.warmStartKey)
+                try strategy.setMean(vector)
+                report = r
+            } else {
+                try strategy.setMean(parameters.initialVector(key: PRNGKey(seed: 0)))
+            }
+            state = State(configText: configText, generation: 0, key: [loopKey.k0, loopKey.k1], strategy: strategy, log: [],
+                          warmStart: report)
+            if report != nil { try saveWarmStart() }
         }
     }
 
@@ -148,6 +159,8 @@ public final class MetaTrainer {
     public var completedGenerations: Int { state.generation }
     public var log: [GenerationRecord] { state.log }
     public var strategy: AnyEvolutionStrategy { state.strategy }
+    /// What the warm start did (configs with an `init` block).
+    public var warmStart: WarmStart.Report? { state.warmStart }
 
     /// Runs generations until `generations` have completed (default: the
     /// config's num_generations), saving after each. `progress` is called
@@ -248,6 +261,20 @@ public final class MetaTrainer {
     }
 
     // MARK: Files
+
+    /// The warm start's environment (`warm_start.safetensors`, the search's
+    /// starting mean) and report (`warm_start.json`), and the state, so
+    /// that a run killed in its first generation does not redo the warm start.
+    private func saveWarmStart() throws {
+        guard let report = state.warmStart else { return }
+        try writeCheckpoint(state.strategy.mean, "warm_start.safetensors",
+                            note: "warm start (\(report.method), expert \(report.expert) returning \(report.expertReturn))")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try atomicWrite(try encoder.encode(report), "warm_start.json")
+        encoder.outputFormatting = [.sortedKeys]
+        try atomicWrite(try encoder.encode(state), "state.json")
+    }
 
     /// Writes the checkpoints, the log and the state (the state last).
     private func save(bestMean: [Float]?) throws {
