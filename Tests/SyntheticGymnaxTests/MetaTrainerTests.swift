@@ -159,6 +159,72 @@ final class MetaTrainerTests: XCTestCase {
         XCTAssertThrowsError(try trainer(continuous, dir)) { XCTAssertTrue("\($0)".contains("dqn"), "\($0)") }
     }
 
+    /// Successive halving (`halving_keep`): every member's first rollout,
+    /// the rest only for the best share; the same numbers on any number of
+    /// workers, and a member's fitness is the mean of the rollouts it ran.
+    func testSuccessiveHalvingRunsFewerRollouts() throws {
+        let text = Self.config(generations: 2, popsize: 6).replacingOccurrences(
+            of: "num_rollouts: 1,", with: "num_rollouts: 3, halving_keep: 0.34,")
+        XCTAssertEqual(try MetaConfig(yaml: text).metaConfig.halvingKeep, 0.34)
+        var logs: [[MetaTrainer.GenerationRecord]] = []
+        for workers in [1, 2] {
+            let dir = try Self.directory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let t = try trainer(text, dir, workers: workers)
+            var populationRuns: [Int] = []
+            try t.run { p in
+                if let record = p.record { XCTAssertEqual(record.generation, populationRuns.count + 1) }
+                if p.record != nil { populationRuns.append(p.runsTotal) }
+                return true
+            }
+            // 6 first rollouts, then 2 more for the best ceil(0.34 * 6) = 3: 12 of 18 runs.
+            XCTAssertEqual(populationRuns, [12, 12])
+            logs.append(Self.timeless(t.log))
+        }
+        XCTAssertEqual(logs[0], logs[1])
+        // Without halving the same config runs all 18 and ranks by other means.
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = try trainer(text.replacingOccurrences(of: " halving_keep: 0.34,", with: ""), dir)
+        var runs = 0
+        try plain.run(generations: 1) { p in
+            if p.record != nil { runs = p.runsTotal }
+            return true
+        }
+        XCTAssertEqual(runs, 18)
+    }
+
+    /// `target_returns` stops the run after the first search-mean
+    /// evaluation that meets every target; bad values are refused by name.
+    func testTargetReturnsStopTheRun() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let reachable = Self.config(generations: 5).replacingOccurrences(
+            of: "mean_eval_freq: 1}", with: "mean_eval_freq: 1, target_returns: {ppo: 1.0}}")
+        let t = try trainer(reachable, dir)
+        try t.run()
+        XCTAssertEqual(t.completedGenerations, 1)
+        XCTAssertTrue(t.reachedTargets)
+        let unreachable = Self.config(generations: 2).replacingOccurrences(
+            of: "mean_eval_freq: 1}", with: "mean_eval_freq: 1, target_returns: {ppo: 501}}")
+        let other = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: other) }
+        let u = try trainer(unreachable, other)
+        try u.run()
+        XCTAssertEqual(u.completedGenerations, 2)
+        XCTAssertFalse(u.reachedTargets)
+        for (replacement, key) in [("target_returns: {dqn: 1}", "meta_config.target_returns.dqn"),
+                                   ("target_returns: {a2c: 1}", "meta_config.target_returns.a2c"),
+                                   ("target_returns: {ppo: high}", "meta_config.target_returns.ppo"),
+                                   ("halving_keep: 1", "meta_config.halving_keep"),
+                                   ("halving_keep: 0", "meta_config.halving_keep")] {
+            let text = Self.config().replacingOccurrences(of: "mean_eval_freq: 1}", with: "mean_eval_freq: 1, \(replacement)}")
+            XCTAssertThrowsError(try MetaConfig(yaml: text), replacement) {
+                XCTAssertEqual(($0 as? MetaConfigError)?.key, key, "\($0)")
+            }
+        }
+    }
+
     /// Eight generations of 32 members training PPO for 10,000 steps (the
     /// upstream CartPole lists) lift the search mean's transfer to the real
     /// CartPole from where fresh networks start (about 10) to more than 60

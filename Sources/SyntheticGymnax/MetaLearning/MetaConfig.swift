@@ -122,6 +122,10 @@ public struct MetaConfig: Sendable, Equatable {
 
         evalConfig = try EvalSchedule(try root.required("eval_config"))
         metaConfig = try MetaSettings(try root.required("meta_config"))
+        for name in metaConfig.targetReturns.keys.sorted() where !innerLoopAlgorithms.contains(name) {
+            throw MetaConfigError.invalidValue(key: "meta_config.target_returns.\(name)",
+                                               reason: "\(name) is not an inner-loop algorithm, so the search mean is never evaluated with it")
+        }
 
         let name = try root.string("strategy_name")
         guard let strategy = EvolutionStrategyName(rawValue: name) else {
@@ -224,8 +228,17 @@ public struct MetaSettings: Sendable, Equatable {
     /// Written by some upstream configs ("sequential"); upstream's loop always
     /// alternates algorithms one per generation whatever it says.
     public var multiAlgoMode: String?
+    /// This project's: successive halving. With num_rollouts > 1, every
+    /// member runs one rollout, and only the best `halving_keep` share of
+    /// them (rounded up) the others; a member cut after one rollout has
+    /// that rollout's return as its fitness. nil: every member runs all.
+    public var halvingKeep: Double?
+    /// This project's: the run stops after a search-mean evaluation in which
+    /// every named algorithm's mean return is at least its target.
+    public var targetReturns: [String: Double] = [:]
 
-    public static let keys = ["num_generations", "num_rollouts", "num_rollouts_mean", "mean_eval_freq", "multi_algo_mode"]
+    public static let keys = ["num_generations", "num_rollouts", "num_rollouts_mean", "mean_eval_freq", "multi_algo_mode",
+                              "halving_keep", "target_returns"]
 
     public init(numGenerations: Int, numRollouts: Int = 1, numRolloutsMean: Int = 1, meanEvalFreq: Int = 1,
                 multiAlgoMode: String? = nil) {
@@ -242,6 +255,21 @@ public struct MetaSettings: Sendable, Equatable {
         numRolloutsMean = try f.optionalInt("num_rollouts_mean", min: 1) ?? 1
         meanEvalFreq = try f.optionalInt("mean_eval_freq", min: 1) ?? 1
         multiAlgoMode = try f.optionalString("multi_algo_mode")
+        if let keep = try f.optionalNumber("halving_keep") {
+            guard keep > 0, keep < 1 else {
+                throw MetaConfigError.invalidValue(key: "meta_config.halving_keep", reason: "must be in (0, 1), got \(keep)")
+            }
+            halvingKeep = keep
+        }
+        if let t = f.optional("target_returns") {
+            for entry in try Fields(t, path: "meta_config.target_returns").entries {
+                let key = "meta_config.target_returns.\(entry.key)"
+                guard MetaConfig.knownAlgorithms.contains(entry.key) else {
+                    throw MetaConfigError.unknownAlgorithm(key: key, name: entry.key, known: MetaConfig.knownAlgorithms)
+                }
+                targetReturns[entry.key] = try Fields.number(entry.value, key: key)
+            }
+        }
     }
 }
 

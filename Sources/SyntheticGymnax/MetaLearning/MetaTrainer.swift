@@ -163,7 +163,8 @@ public final class MetaTrainer {
     public var warmStart: WarmStart.Report? { state.warmStart }
 
     /// Runs generations until `generations` have completed (default: the
-    /// config's num_generations), saving after each. `progress` is called
+    /// config's num_generations), or until a search-mean evaluation meets
+    /// `meta_config.target_returns`, saving after each. `progress` is called
     /// on the calling thread a few times a second and after each
     /// generation; returning false stops after saving the last completed
     /// generation (the one in progress is dropped).
@@ -185,26 +186,53 @@ public final class MetaTrainer {
             let algorithm = try Algorithm(name: config.algorithm(forGeneration: g))
             let loop = loops[algorithm]!
             let rollouts = config.metaConfig.numRollouts
-            let runs = population.size * rollouts
-            let outcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: runs)
+            let outcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: population.size * rollouts)
             let parameters = self.parameters
-            let finished = forEachTask(count: runs, workers: workers, poll: { done in
-                progress?(Progress(generation: g, generations: total, phase: "population", runsDone: done,
-                                   runsTotal: runs, record: nil)) ?? true
-            }) { task in
-                let (member, r) = (task / rollouts, task % rollouts)
-                do {
-                    let env = AnyEnvironment.synthetic(try parameters.environment(population.member(member)))
-                    outcomes[task] = loop.run(training: env, evaluation: real, key: rolloutKeys[r])
-                } catch {
-                    outcomes[task] = InnerLoop.Outcome(meanReturn: .nan, meanLength: .nan, hyperparameters: [:],
-                                                       failure: "\(error)")
+            /// Runs rollout `r` of each member in `members`, all in parallel.
+            func runRollouts(_ members: [Int], _ rolloutRange: Range<Int>) -> Bool {
+                let perMember = rolloutRange.count, runs = members.count * perMember
+                return forEachTask(count: runs, workers: workers, poll: { done in
+                    progress?(Progress(generation: g, generations: total, phase: "population", runsDone: done,
+                                       runsTotal: runs, record: nil)) ?? true
+                }) { task in
+                    let (member, r) = (members[task / perMember], rolloutRange.lowerBound + task % perMember)
+                    do {
+                        let env = AnyEnvironment.synthetic(try parameters.environment(population.member(member)))
+                        outcomes[member * rollouts + r] = loop.run(training: env, evaluation: real, key: rolloutKeys[r])
+                    } catch {
+                        outcomes[member * rollouts + r] = InnerLoop.Outcome(meanReturn: .nan, meanLength: .nan,
+                                                                            hyperparameters: [:], failure: "\(error)")
+                    }
                 }
             }
+            // Successive halving: every member's first rollout, then the
+            // others only for the best `halving_keep` of them; a member cut
+            // after one rollout keeps that rollout's return as its fitness.
+            let everyone = Array(0..<population.size)
+            var full = everyone
+            var finished: Bool
+            if let keep = config.metaConfig.halvingKeep, rollouts > 1 {
+                finished = runRollouts(everyone, 0..<1)
+                if finished {
+                    let first = everyone.map { outcomes[$0 * rollouts]!.meanReturn }
+                    let kept = Swift.max(1, Int((keep * Double(population.size)).rounded(.up)))
+                    // Best first; NaN (a failed run) last; ties by index.
+                    full = everyone.sorted { a, b in
+                        let (x, y) = (first[a].isNaN ? -Float.infinity : first[a], first[b].isNaN ? -Float.infinity : first[b])
+                        return x != y ? x > y : a < b
+                    }.prefix(kept).sorted()
+                    finished = runRollouts(full, 1..<rollouts)
+                }
+            } else {
+                finished = runRollouts(everyone, 0..<rollouts)
+            }
             guard finished else { break }
-            let results = outcomes.all.map { $0! }
-            var fitness = (0..<population.size).map { m in
-                (0..<rollouts).reduce(Float(0)) { $0 + results[m * rollouts + $1].meanReturn } / Float(rollouts)
+            let all = outcomes.all
+            let results = all.compactMap { $0 }
+            let isFull = Set(full)
+            var fitness = everyone.map { m in
+                let n = isFull.contains(m) ? rollouts : 1
+                return (0..<n).reduce(Float(0)) { $0 + all[m * rollouts + $1]!.meanReturn } / Float(n)
             }
             // A failed run (NaN) ranks below every finite member.
             let finite = fitness.filter(\.isFinite)
@@ -252,10 +280,11 @@ public final class MetaTrainer {
             state.generation = g + 1
             state.log.append(record)
             try save(bestMean: bestMean)
-            if let progress, !progress(Progress(generation: g, generations: total, phase: "done", runsDone: runs,
-                                                runsTotal: runs, record: record)) {
+            if let progress, !progress(Progress(generation: g, generations: total, phase: "done", runsDone: results.count,
+                                                runsTotal: results.count, record: record)) {
                 stopped = true
             }
+            if Self.meetsTargets(record, config.metaConfig.targetReturns) { stopped = true }
         }
         return state.log
     }
@@ -367,6 +396,22 @@ public final class MetaTrainer {
             out.append(("max_steps_in_episode", Double(steps)))
         }
         return out
+    }
+
+    /// Whether the search mean's evaluation in `record` meets every
+    /// algorithm's target return (`meta_config.target_returns`).
+    static func meetsTargets(_ record: GenerationRecord, _ targets: [String: Double]) -> Bool {
+        guard !targets.isEmpty, let evaluated = record.meanAlgorithms else { return false }
+        return targets.allSatisfy { name, target in
+            guard let r = evaluated[name]?.finalReturn, r.isFinite else { return false }
+            return Double(r) >= target
+        }
+    }
+
+    /// Whether the last generation's search-mean evaluation met the
+    /// config's `target_returns` (a run stops there).
+    public var reachedTargets: Bool {
+        state.log.last.map { Self.meetsTargets($0, config.metaConfig.targetReturns) } ?? false
     }
 
     static func stats(_ outcomes: [InnerLoop.Outcome]) -> AlgorithmStats {
