@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import synthetic_gymnax_swift as sgs
@@ -240,3 +241,30 @@ def test_api_errors(tmp_path):
         sgs.evaluate_transfer(tmp_path / "x.safetensors", config, runs=0)
     with pytest.raises(FileNotFoundError):
         sgs.evaluate_transfer(tmp_path / "x.safetensors", config, runs=2)
+
+
+WARM = """
+init: {method: distill, expert: dqn, steps: 3000, episodes: 4, fit_steps: 200,
+       expert_kwargs: {num_envs: 4, buffer_size: 2000, fill_buffer: 200, batch_size: 32}}
+"""
+
+
+def test_warm_start_through_the_cli(tmp_path):
+    """A config with this project's `init` block runs through the Python CLI
+    (and so the C ABI): the warm start is saved beside the run and is an
+    environment of the real task; a bad block exits 2 naming the key."""
+    config = tmp_path / "warm.yaml"
+    config.write_text(TINY.replace("GENERATIONS", "1") + WARM)
+    r = cli("metalearn", "--config", str(config), "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "run" / "warm_start.json").read_text())
+    assert report["expert"] == "dqn" and report["expertSteps"] == 3000 and len(report["expertReturns"]) == 1
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["warmStart"] == report and state["generation"] == 1
+    env, params = sgs.make("Synthetic-CartPole-v1", checkpoint=str(tmp_path / "run" / "warm_start.safetensors"))
+    obs, _ = env.reset(np.array([0, 1], np.uint32), params)
+    assert obs.shape == (4,) and np.all(np.isfinite(obs))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.replace("GENERATIONS", "1") + WARM.replace("expert: dqn", "expert: a2c"))
+    r = cli("metalearn", "--config", str(bad), "--out", str(tmp_path / "bad"))
+    assert r.returncode == 2 and "init.expert" in r.stderr and "a2c" in r.stderr and "Traceback" not in r.stderr
