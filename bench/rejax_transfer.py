@@ -59,6 +59,9 @@ paper_checkpoint, needs `pip install synthetic-gymnax --no-deps`), `ours`
 (or LABEL=ours) this project's Checkpoints/<env>/checkpoint.safetensors.
 Default: paper and ours.
 
+Options for comparing with our own agents (--ours, --real, --eval-seed,
+--rejax-set, --total-timesteps): see "Ours beside rejax's" below.
+
 Needs jax, gymnax 0.0.9, flax, distrax, optax, pyyaml, rejax 0.1.3
 (`pip install rejax --no-deps`), the built library. Usage (the machine's 2
 cores were shared with meta-training runs, hence nice):
@@ -116,6 +119,152 @@ reproduced only with rejax's own sampling policy (--stochastic: 394.6-496.0,
 0 of 8 seeds at 500); with greedy actions the same trainings score 500 on
 all 8 seeds. DQN at lr 1e-4 and with relu does expose ours (one seed at
 152, one at 52.5) where the paper's stays at 500 (lr 1e-4) or 475 (relu).
+
+Ours beside rejax's (issue 18, "Agent fidelity first"). With --ours, every
+row also trains OUR agent with the same setting, the same number of seeds
+(seeds --seed .. --seed+S-1, one after the other), via
+`sgs.train(algo, env, seed=s, env_params=params, **config)` where config is
+the upstream inner config as it is (`tau`, `gradient_steps`, nested
+agent_kwargs; `env` and `eval_freq` dropped), and evaluates it greedily with
+`sgs.evaluate(policy, "<env>", num_episodes=--episodes, seed=--eval-seed)`
+on our native real environment. rejax's policies are then evaluated on the
+SAME episodes: every seed from PRNGKey(--eval-seed) (default 0), whose
+initial states on gymnax's env equal ours (checked for CartPole-v1 and
+Pendulum-v1). Without this, Pendulum's per-seed spread is mostly the
+spread of the start states (the first measurement gave rejax SAC
+-223.8..-144.5 beside ours -182.3..-175.4 for that reason alone). The row:
+
+    setting | checkpoint | rejax mean/min/max [solved] | ours mean/min/max [solved] |
+        rejax compile+run s | ours s | ratio (rejax compile+run)/ours, (rejax run)/ours
+
+(rejax: the S trainings vmapped in one jit; ours: the S trainings in turn,
+one thread each.) --real trains both on the real task instead (rejax on
+gymnax's env, ours on ours); --total-timesteps N overrides the budget;
+--rejax-set K=V,... changes rejax's config only (e.g. polyak=0). rejax's
+in-training evaluation callback is replaced by a no-op (it only reads the
+state, so the trained agents are unchanged: the rejax columns below equal
+the table above wherever the evaluation episodes are the same) so that the
+seconds are the training's.
+
+    export SGX_LIB=/work/main/.build/release/libsynthetic_gymnax.so PYTHONPATH=/work/main/python
+    R="nice -n 10 python3 bench/rejax_transfer.py --seeds 8 --ours --checkpoint paper"
+    $R --env CartPole-v1 --algo ppo --set middle --set learning_rate=1e-4
+    $R --env CartPole-v1 --algo dqn|sac --set middle
+    $R --env Pendulum-v1 --algo td3|sac|ppo --set middle
+    nice -n 10 python3 bench/rejax_transfer.py --seeds 8 --ours --env CartPole-v1 --algo ppo \
+        --real --total-timesteps 100000 --set middle
+
+Measured on 2026-12-06 (rejax 0.1.3, jax 0.10.2; 8 seeds x the same 20 real
+episodes, greedy; the 2 cores busy with two meta-training runs, under
+nice 10; seconds are wall time under that load):
+
+    env          algo  setting      checkpoint  rejax mean/min/max      ours mean/min/max       rejax s      ours s  ratio
+    CartPole-v1  PPO   middle       paper       500/500/500  8/8        500/500/500  8/8        7.1+1.3      0.7    12.0  1.9
+    CartPole-v1  PPO   lr=1e-4      paper       500/500/500  8/8        500/500/500  8/8        7.3+1.2      0.7    12.3  1.8
+    CartPole-v1  DQN   middle       paper       500/500/500  8/8        499.8/499.2/500  6/8    8.2+1.4      0.5    20.2  3.0
+    CartPole-v1  SAC   middle       paper       500/500/500  8/8        500/500/500  8/8        12.1+24.7    11.3    3.3  2.2
+    Pendulum-v1  TD3   middle       paper       -161.5/-176.7/-155.2    -162.3/-176.9/-146.4    11.5+33.5    14.4    3.1  2.3
+    Pendulum-v1  SAC   middle       paper       -179.5/-181.8/-174.9    -178.3/-182.3/-175.4    12.7+25.2    14.4    2.6  1.8
+    Pendulum-v1  PPO   middle       paper       -297.3/-781.8/-172.5    -217.8/-574.4/-146.6    6.5+1.1      1.3     6.1  0.9
+    CartPole-v1  PPO   middle 100k  real        485.0/415.0/500  2/8    420.3/287.9/500  4/8    9.6+13.5     6.7     3.4  2.0
+
+Per seed: Pendulum PPO rejax -176.8 -445.0 -177.2 -199.7 -247.1 -178.2
+-781.8 -172.5, ours -214.6 -157.7 -165.7 -574.4 -152.2 -148.3 -182.8 -146.6
+(one or two diverged seeds on each side, medians -189 / -162); real
+CartPole PPO rejax 493.6 496.8 495.0 500 498.0 415.0 500 481.4, ours 500 500
+287.9 430.9 293.7 500 500 349.9. The real-task gap is seed noise: 16 more
+seeds (--seeds 16 --seed 100) give rejax 473.5/308.6/500 (10/16 at 500),
+ours 447.1/134.4/500 (12/16); with max_grad_norm=inf for both (removing
+the clipping difference below) rejax 460.5/203.4/500 (12/16), ours
+472.5/142.0/500 (11/16). So on the paper's checkpoints and on the real
+CartPole no agent of ours differs from rejax's beyond seed noise.
+
+One clear difference, off the list above: DQN on OUR CartPole checkpoint
+(--checkpoint ours, commit 6976e2e's Checkpoints/CartPole-v1):
+    learning_rate=1e-4            rejax 420.2/149.2/500 5/8   ours 484.4/375.5/500 7/8
+    agent_kwargs.activation=relu  rejax 390.2/49.1/500  4/8   ours 498.8/490.5/500 7/8
+Probed causes: the target network and gamma cannot matter (the synthetic
+envs are one-step: done is always true, so the target is r; rejax with
+--rejax-set polyak=0 gives the same numbers to the last digit);
+max_grad_norm=inf for both changes neither side (neither clip binds);
+ours with adam_eps=1e-8 (rejax 0.1.3's) still 500/500/500 8/8. What is
+left is replay sampling (with vs without replacement, below) and the
+random streams (initial weights, exploration); i.e. our checkpoint is
+still fitted to our agents' draws, not to a hyperparameter we can name.
+
+Differences between our agents (Sources/SyntheticGymnax/Agents) and rejax
+0.1.3 (site-packages/rejax), from reading both (our DQN, SAC, TD3 and DDPG
+follow rejax 0.0.1 on purpose, PPO follows 0.1.3):
+ 1. Gradient clipping (PPO, DQN, TD3; SAC has none on either side unless
+    max_grad_norm is given, which the upstream configs do not): rejax
+    algos/ppo.py:87-90, dqn.py:67-70, td3.py:88-91, sac.py:107-110 chain
+    optax.clip(max_grad_norm), element-wise clipping to +-max_grad_norm per
+    gradient entry; ours clip_by_global_norm (NN/Adam.swift:5-11, 64-76 via
+    PPO.swift:177, DQN.swift:130-131, TD3.swift:129), TD3's twin critics
+    clipped by their joint norm (TD3.swift:160-161). Documented as
+    deliberate in PPO.swift:30-31 (rejax of mid-2024). With max_grad_norm
+    10: does not bind for DQN on the synthetic CartPole (numbers unchanged
+    with inf), does bind for PPO on the real CartPole (per-seed returns
+    change on both sides), with no shift of the distribution.
+ 2. Adam eps: rejax 0.1.3 optax.adam's default 1e-8 (same lines as 1);
+    ours 1e-5 for DQN (DQN.swift:57), SAC (SAC.swift:52), TD3
+    (TD3.swift:47) (rejax 0.0.1's value; settable as adam_eps); PPO 1e-8
+    (PPO.swift:65), as rejax.
+ 3. DQN target network: rejax 0.1.3 dqn.py:109-113 with
+    TargetNetworkMixin (mixins.py:161-177) does target <- polyak*target +
+    (1-polyak)*online at each crossing of a multiple of target_update_freq,
+    polyak defaulting to 0.99 (the upstream DQN config gives no tau), i.e.
+    1 % of the way every 50 steps; ours hard-copies the online network at
+    each crossing (DQN.swift:186-188), as rejax 0.0.1. Irrelevant on the
+    one-step synthetic envs; on a real task rejax 0.1.3's DQN is a
+    different algorithm unless given polyak=0 (--rejax-set polyak=0).
+ 4. Replay sampling: rejax buffers.py:113-115, jax.random.choice(...,
+    replace=False, p=uniform over the stored entries): a minibatch without
+    repeats; ours ReplayBuffer.swift:46-50, randint: with replacement
+    (rejax 0.0.1's): DQN's batch of 100 from 2000 entries repeats about
+    2.5 draws, SAC's 256 about 16. DQN, SAC, TD3.
+ 5. SAC temperature loss: rejax sac.py:279-284, -exp(log_alpha) *
+    (log pi + target_entropy), so d/dlog_alpha = -alpha * (log pi + H);
+    ours SAC.swift:170-178 (continuous) and 345-353 (discrete) step on
+    -(log pi + H), the loss -log_alpha * (log pi + H): without the factor
+    alpha. Adam removes a constant scale, not one that drifts as alpha
+    moves (alpha starts at 1 on both sides).
+ 6. SAC start of training: rejax sac.py:159, global_step > fill_buffer;
+    ours SAC.swift:253, buffer count > fill_buffer: different only when
+    buffer_size <= fill_buffer (ours would never train). Not exercised.
+ 7. TD3 actor updates: rejax td3.py:215-216 updates the actor once
+    global_step > fill_buffer, on the minibatches of the last critic round
+    (uninitialised placeholders if that round did not train); ours
+    TD3.swift:206-208 only when the last round trained. Identical for the
+    configs measured (policy_delay 2, num_envs 1).
+ 8. PPO with normalize_observations (off in every upstream config):
+    ours normalises the first observations from reset too
+    (PPO.swift:189-192; documented at PPO.swift:32-33), rejax feeds them
+    raw (mixins.py initialize_env_state).
+ 9. Defaults and ignored keys (not exercised by the upstream configs):
+    rejax 0.1.3's SAC defaults to relu (sac.py:55), ours swish
+    (SAC.swift:50); rejax's DQN and TD3 hard-code hidden (64, 64)
+    (dqn.py:58, td3.py:71, 77) and SAC reads a top-level
+    hidden_layer_sizes (sac.py:57), where ours take
+    agent_kwargs.hidden_layer_sizes.
+10. Epsilon-greedy ties: distrax.EpsilonGreedy shares the greedy mass
+    among tied maxima; ours takes the first (Agent.swift:212-215).
+11. Random streams: same distributions, different keys (ours DQN, SAC,
+    TD3 split keys as rejax 0.0.1's initialize_train_state:
+    DQN.swift:122-125, SAC.swift:115-119, TD3.swift:117-121; PPO as
+    rejax 0.1.3's init_state), so no seed is bit-identical to rejax's.
+Same on both sides (checked): lecun_normal truncated-normal kernels and
+zero biases (NN/DenseNetwork.swift:43-68; Flax's default Dense), PPO's
+state-independent log std starting at 0, separate actor/critic Adam
+states, PPO's update order (actor then critic per minibatch), GAE and its
+last-value masking, per-minibatch advantage normalisation (std without
+Bessel), clipped value loss, entropy bonus; DQN's double-Q target and
+dueling head; SAC's update order (actor, critics with the updated actor,
+alpha with the pre-update log-probs), twin critics' summed loss, target
+entropy (-action_dim, or ratio * log n); TD3's mean over both critics in
+the actor loss, unscaled exploration and target noise; greedy evaluation
+(argmax, Gaussian mean clipped, tanh of the squashed mean, the
+deterministic actor) on identical initial states.
 """
 
 from __future__ import annotations
@@ -323,7 +472,12 @@ def resolve_checkpoints(env_id: str, specs: list[str]) -> list[tuple[str, str]]:
 
 
 def run_one(algo_name, config, synth_env, synth_params, real_env, real_params, seeds, episodes,
-            seed, max_steps, stochastic):
+            seed, max_steps, stochastic, eval_seed=None):
+    """rejax's agent, `seeds` trainings vmapped; each evaluated on the real
+    env over `episodes` episodes, from keys split(PRNGKey(seed + 1000003),
+    seeds) (one key per training), or, with eval_seed, every training from
+    PRNGKey(eval_seed), the episodes (and their initial states) of
+    sgs.evaluate(policy, id, episodes, seed=eval_seed)."""
     import jax
     import numpy as np
     import rejax
@@ -331,9 +485,17 @@ def run_one(algo_name, config, synth_env, synth_params, real_env, real_params, s
 
     cls = rejax.get_algo(algo_name)
     algo = cls.create(env=synth_env, env_params=synth_params, **copy.deepcopy(config))
+    # rejax's own evaluation during training (128 episodes on the training
+    # env every eval_freq steps) only reads the train state; replaced by a
+    # no-op so that the time is the training's (and --real does not pay for
+    # 128 real episodes per interval). The trained state is unchanged.
+    algo = algo.replace(eval_callback=lambda _algo, _ts, _rng: jax.numpy.zeros(()))
     keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
     t0 = time.perf_counter()
-    ts, _ = jax.jit(jax.vmap(algo.train))(keys)
+    compiled = jax.jit(jax.vmap(algo.train)).lower(keys).compile()
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ts, _ = compiled(keys)
     jax.block_until_ready(ts)
     t_train = time.perf_counter() - t0
 
@@ -342,11 +504,47 @@ def run_one(algo_name, config, synth_env, synth_params, real_env, real_params, s
         _, returns = evaluate(act, key, real_env, real_params, episodes, max_steps)
         return returns
 
-    eval_keys = jax.random.split(jax.random.PRNGKey(seed + 1_000_003), seeds)
+    if eval_seed is None:
+        eval_keys = jax.random.split(jax.random.PRNGKey(seed + 1_000_003), seeds)
+    else:
+        eval_keys = jax.numpy.stack([jax.random.PRNGKey(eval_seed)] * seeds)
     t1 = time.perf_counter()
     returns = np.asarray(jax.jit(jax.vmap(eval_one))(ts, eval_keys))  # (seeds, episodes)
     t_eval = time.perf_counter() - t1
-    return returns, t_train, t_eval
+    return returns, t_compile, t_train, t_eval
+
+
+def ours_config(config: dict) -> dict:
+    """The upstream inner config for our agents: the upstream names as they
+    are (`tau`, `gradient_steps`; `env` accepted and ignored); `eval_freq`
+    dropped (ours evaluates nothing during training; it only rounds the
+    number of iterations as rejax does, and 10k / 10k rounds nothing)."""
+    out = copy.deepcopy(config)
+    out.pop("eval_freq", None)
+    out.pop("env", None)
+    return out
+
+
+def run_ours(algo_name, config, env, params, real_id, seeds, episodes, seed, eval_seed=0):
+    """Our agent, `seeds` trainings (seeds seed..seed+seeds-1) one after the
+    other, each evaluated greedily on our real environment `real_id` with
+    sgs.evaluate(policy, real_id, num_episodes=episodes, seed=eval_seed)."""
+    import numpy as np
+
+    import synthetic_gymnax_swift as sgs
+
+    returns, t_train, t_eval = [], 0.0, 0.0
+    for i in range(seeds):
+        t0 = time.perf_counter()
+        if params is None:
+            policy = sgs.train(algo_name, env, seed=seed + i, **copy.deepcopy(config))
+        else:
+            policy = sgs.train(algo_name, env, seed=seed + i, env_params=params, **copy.deepcopy(config))
+        t1 = time.perf_counter()
+        returns.append(np.asarray(sgs.evaluate(policy, real_id, num_episodes=episodes, seed=eval_seed)))
+        t_train += t1 - t0
+        t_eval += time.perf_counter() - t1
+    return np.stack(returns), t_train, t_eval
 
 
 def main(argv=None):
@@ -364,6 +562,16 @@ def main(argv=None):
     p.add_argument("--episodes", type=int, default=20, help="real episodes per seed (default 20)")
     p.add_argument("--solved", type=float, default=None, help="return counted as solved (CartPole: 500)")
     p.add_argument("--stochastic", action="store_true", help="evaluate rejax's own (sampling) make_act")
+    p.add_argument("--ours", action="store_true",
+                   help="also train and evaluate our native agent with the same hyperparameters")
+    p.add_argument("--rejax-set", default="", metavar="K=V,...",
+                   help="overrides for rejax's config only, in every setting (e.g. polyak=0: DQN's hard target copy)")
+    p.add_argument("--eval-seed", type=int, default=0,
+                   help="with --ours: both evaluated on the episodes of PRNGKey(EVAL_SEED) (default 0)")
+    p.add_argument("--real", action="store_true",
+                   help="train on the real environment instead of checkpoints (rejax on gymnax's, ours on ours)")
+    p.add_argument("--total-timesteps", type=int, default=None,
+                   help="override total_timesteps in every setting (e.g. 100000 with --real)")
     p.add_argument("--json", help="write the rows (with per-seed returns) to this file")
     a = p.parse_args(argv)
 
@@ -387,44 +595,87 @@ def main(argv=None):
             raise SystemExit(f"{cfg_path} has no inner_config.{a.algo}: give the setting with --set")
         inner = {"total_timesteps": 10_000}
     base = middle(inner)
+    if a.total_timesteps is not None:
+        base["total_timesteps"] = a.total_timesteps
     settings = ([(describe(parse_overrides(s)), parse_overrides(s)) for s in a.sets]
                 if a.sets else default_settings(base))
-    checkpoints = resolve_checkpoints(a.env, a.checkpoint or ["paper", "ours"])
+    if a.real and a.checkpoint:
+        raise SystemExit("--real trains on the real environment: no --checkpoint")
+    checkpoints = [("real", None)] if a.real else resolve_checkpoints(a.env, a.checkpoint or ["paper", "ours"])
+    if a.ours and a.algo not in ("ppo", "dqn", "sac", "td3"):
+        raise SystemExit(f"--ours: we have no {a.algo} (ours: ppo, dqn, sac, ddpg, td3; rejax has no ddpg)")
     solved = a.solved if a.solved is not None else SOLVED.get(a.env)
 
     real_env, real_params = gymnax.make(a.env)  # gymnax's own real environment
     max_steps = int(real_params.max_steps_in_episode)
     cls = rejax.get_algo(a.algo)
-    print(f"# rejax {a.algo.upper()} on Synthetic-{a.env}, {a.seeds} seeds x "
+    print(f"# rejax {a.algo.upper()}{' and ours' if a.ours else ''} on "
+          f"{a.env if a.real else 'Synthetic-' + a.env}, {a.seeds} seeds x "
           f"{a.episodes} real episodes (gymnax's {a.env}, max {max_steps} steps, "
           f"{'stochastic' if a.stochastic else 'deterministic'} policy); config {cfg_path}", flush=True)
 
     rows = []
-    header = f"{'setting':34s} | {'checkpoint':10s} | {'mean':>8s} {'min':>8s} {'max':>8s} | " \
-             f"{'solved':>6s} | {'seconds':>7s}"
+    if a.ours:
+        header = f"{'setting':36s} | {'checkpoint':10s} | {'rejax mean/min/max':26s} | " \
+                 f"{'ours mean/min/max':26s} | {'rejax s':>15s} | {'ours s':>6s} | {'ratio':>11s}"
+        print(f"# rejax s: compile + run of the {a.seeds} vmapped trainings; ours s: the trainings one after "
+              "the other; ratio: rejax (compile+run) / ours, and rejax run only / ours", flush=True)
+    else:
+        header = f"{'setting':34s} | {'checkpoint':10s} | {'mean':>8s} {'min':>8s} {'max':>8s} | " \
+                 f"{'solved':>6s} | {'seconds':>7s}"
     print(header + "\n" + "-" * len(header), flush=True)
     for sname, overrides in settings:
         notes = []
         config = rejax_config(cls, apply_overrides(base, overrides), notes)
+        rejax_only = parse_overrides(a.rejax_set)
+        if rejax_only:
+            config = apply_overrides(config, rejax_only)
+            sname = f"{sname} [rejax {describe(rejax_only)}]"
         for n in dict.fromkeys(notes):
             print(f"# note ({sname}): {n}", file=sys.stderr)
         for label, path in checkpoints:
-            env, params = sgs.make(f"Synthetic-{a.env}", checkpoint=path)
+            if path is None:  # --real: rejax on gymnax's env, ours on our native one
+                env, params = real_env, real_params
+            else:
+                env, params = sgs.make(f"Synthetic-{a.env}", checkpoint=path)
             t = time.perf_counter()
-            returns, t_train, t_eval = run_one(a.algo, config, env, params, real_env, real_params,
-                                               a.seeds, a.episodes, a.seed, max_steps, a.stochastic)
+            returns, t_compile, t_train, t_eval = run_one(a.algo, config, env, params, real_env, real_params,
+                                                          a.seeds, a.episodes, a.seed, max_steps, a.stochastic,
+                                                          a.eval_seed if a.ours else None)
             secs = time.perf_counter() - t
             per_seed = returns.mean(axis=1)
             n_solved = int(np.sum(per_seed >= solved)) if solved is not None else None
-            print(f"{sname[:34]:34s} | {label[:10]:10s} | {per_seed.mean():8.1f} {per_seed.min():8.1f} "
-                  f"{per_seed.max():8.1f} | {('-' if n_solved is None else f'{n_solved}/{a.seeds}'):>6s} | "
-                  f"{secs:7.1f}", flush=True)
-            rows.append(dict(env=a.env, algo=a.algo, setting=sname, overrides=overrides, config=config,
-                             checkpoint=label, path=path, seeds=a.seeds, episodes=a.episodes,
-                             deterministic=not a.stochastic, mean=float(per_seed.mean()),
-                             min=float(per_seed.min()), max=float(per_seed.max()), solved=n_solved,
-                             per_seed=[float(x) for x in per_seed], seconds=secs,
-                             train_seconds=t_train, eval_seconds=t_eval, notes=notes))
+            row = dict(env=a.env, algo=a.algo, setting=sname, overrides=overrides, config=config,
+                       checkpoint=label, path=path, seeds=a.seeds, episodes=a.episodes,
+                       deterministic=not a.stochastic, mean=float(per_seed.mean()),
+                       min=float(per_seed.min()), max=float(per_seed.max()), solved=n_solved,
+                       per_seed=[float(x) for x in per_seed], seconds=secs, compile_seconds=t_compile,
+                       train_seconds=t_train, eval_seconds=t_eval, notes=notes)
+            if not a.ours:
+                print(f"{sname[:34]:34s} | {label[:10]:10s} | {per_seed.mean():8.1f} {per_seed.min():8.1f} "
+                      f"{per_seed.max():8.1f} | {('-' if n_solved is None else f'{n_solved}/{a.seeds}'):>6s} | "
+                      f"{secs:7.1f}", flush=True)
+            else:
+                ocfg = ours_config(apply_overrides(base, overrides))
+                o_env = a.env if path is None else env
+                o_ret, o_train, o_eval = run_ours(a.algo, ocfg, o_env, None if path is None else params,
+                                                  a.env, a.seeds, a.episodes, a.seed, a.eval_seed)
+                o_seed = o_ret.mean(axis=1)
+                o_solved = int(np.sum(o_seed >= solved)) if solved is not None else None
+
+                def cell(v, n):
+                    txt = f"{v.mean():.1f}/{v.min():.1f}/{v.max():.1f}"
+                    return txt + (f" {n}/{a.seeds}" if n is not None else "")
+
+                r_all = t_compile + t_train
+                print(f"{sname[:36]:36s} | {label[:10]:10s} | {cell(per_seed, n_solved):26s} | "
+                      f"{cell(o_seed, o_solved):26s} | {t_compile:6.1f}+{t_train:6.1f}s | {o_train:5.1f}s | "
+                      f"{r_all / o_train:5.1f} {t_train / o_train:5.1f}", flush=True)
+                row.update(ours_config=ocfg, ours_mean=float(o_seed.mean()), ours_min=float(o_seed.min()),
+                           ours_max=float(o_seed.max()), ours_solved=o_solved,
+                           ours_per_seed=[float(x) for x in o_seed], ours_train_seconds=o_train,
+                           ours_eval_seconds=o_eval)
+            rows.append(row)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
