@@ -57,16 +57,26 @@ def test_cartpole_checkpoint_transfers():
 
 
 def test_pendulum_checkpoint_transfers():
-    """Our Synthetic-Pendulum-v1 was meta-learned with PPO in the inner loop
-    (Checkpoints/Pendulum-v1/config.yaml); it is far from the paper's (-205)
-    but teaches PPO to do much better than a random policy (about -1240)."""
+    """Our Synthetic-Pendulum-v1 (a SAC expert distilled, then 121
+    generations of SNES, mostly with PPO in the inner loop) teaches TD3 to
+    swing the real pendulum up and hold it (-132 here for seeds 0 and 1; a
+    random policy scores about -1240, the paper's table -168.5) and PPO to do
+    far better than random (-325, -340 with this setting)."""
     env, params = sgs.make("Synthetic-Pendulum-v1", checkpoint="ours")
+    for seed in (0, 1):
+        policy = sgs.train("td3", env, seed=seed, env_params=params, total_timesteps=10000,
+                           actor_kwargs={"activation": "relu"}, critic_kwargs={"activation": "relu"},
+                           batch_size=100, buffer_size=10000, exploration_noise=0.5, fill_buffer=1000, gamma=0.99,
+                           learning_rate=0.001, max_grad_norm=10, policy_delay=2, target_noise=0.5,
+                           target_noise_clip=0.7, tau=0.95)
+        returns = sgs.evaluate(policy, "Pendulum-v1", num_episodes=20, seed=0)
+        assert np.mean(returns) > -170, (seed, returns)
     policy = sgs.train("ppo", env, seed=0, env_params=params, total_timesteps=10000,
                        agent_kwargs={"activation": "relu"}, num_envs=5, num_steps=100, num_epochs=10,
                        num_minibatches=10, learning_rate=0.001, clip_eps=0.2, ent_coef=0.0, gae_lambda=0.95,
                        gamma=0.99, vf_coef=0.5, max_grad_norm=10)
     returns = sgs.evaluate(policy, "Pendulum-v1", num_episodes=20, seed=0)
-    assert np.mean(returns) > -800, returns
+    assert np.mean(returns) > -400, returns
 
 
 def test_mountaincar_checkpoint_transfers():
