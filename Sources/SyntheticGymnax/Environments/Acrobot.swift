@@ -217,7 +217,7 @@ public struct Acrobot: Environment {
         let k4 = dsdt(y0.addingProduct(dt, k3), torque)
         let (n, angleSum) = finish(y0, k1 + 2 * k2 + 2 * k3 + k4)
         let next = State(jointAngle1: n.theta1, jointAngle2: n.theta2,
-                         velocity1: n.dtheta1, velocity2: n.dtheta2, time: s.time + 1)
+                         velocity1: n.dtheta1, velocity2: n.dtheta2, time: s.time &+ 1)
         let done = Self.tipAboveBar(cos1: cosf(n.theta1), cosSum: cosf(angleSum))
         return (next, -1.0 * (done ? 0 : 1), done)
     }

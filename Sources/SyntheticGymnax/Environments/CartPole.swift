@@ -109,7 +109,7 @@ public struct CartPole: Environment {
         let prevTerminal = outOfBounds(x: s.x, theta: s.theta) | (s.time >= maxStepsInEpisode)
         let n = euler(s.x, s.xDot, s.theta, s.thetaDot, action: action.pointee,
                       sintheta: sinf(s.theta), costheta: cosf(s.theta))
-        let next = State(x: n.x, xDot: n.xDot, theta: n.theta, thetaDot: n.thetaDot, time: s.time + 1)
+        let next = State(x: n.x, xDot: n.xDot, theta: n.theta, thetaDot: n.thetaDot, time: s.time &+ 1)
         return (next, prevTerminal ? 0 : 1, outOfBounds(x: next.x, theta: next.theta))
     }
 

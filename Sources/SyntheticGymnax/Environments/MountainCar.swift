@@ -78,7 +78,7 @@ public struct MountainCar: Environment {
         -> (state: CarState, reward: Float, terminated: Bool)
     {
         let n = move((s.position, s.velocity), action: action.pointee, cos3p: cosf(3 * s.position))
-        return (CarState(position: n.position, velocity: n.velocity, time: s.time + 1), -1.0, n.terminated)
+        return (CarState(position: n.position, velocity: n.velocity, time: s.time &+ 1), -1.0, n.terminated)
     }
 
     /// `batch.stepOne` for every environment in `range`, 64 at a time.

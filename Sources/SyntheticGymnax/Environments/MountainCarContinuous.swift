@@ -89,7 +89,7 @@ public struct MountainCarContinuous: Environment {
         -> (state: CarState, reward: Float, terminated: Bool)
     {
         let n = move((s.position, s.velocity), action: action.pointee, cos3p: cosf(3 * s.position))
-        return (CarState(position: n.position, velocity: n.velocity, time: s.time + 1), n.reward, n.terminated)
+        return (CarState(position: n.position, velocity: n.velocity, time: s.time &+ 1), n.reward, n.terminated)
     }
 
     /// `batch.stepOne` for every environment in `range`, 64 at a time.

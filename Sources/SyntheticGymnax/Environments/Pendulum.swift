@@ -113,7 +113,7 @@ public struct Pendulum: Environment {
     {
         let n = swing(theta: s.theta, thetaDot: s.thetaDot, action: action.pointee,
                       sintheta: sinf(s.theta), angle: Self.angleNormalize(s.theta))
-        var next = State(theta: n.theta, thetaDot: n.thetaDot, lastU: n.u, time: s.time + 1)
+        var next = State(theta: n.theta, thetaDot: n.thetaDot, lastU: n.u, time: s.time &+ 1)
         next.observedThetaDot = n.observedThetaDot
         return (next, n.reward, false)
     }

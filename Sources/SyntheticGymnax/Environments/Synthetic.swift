@@ -42,6 +42,37 @@ public struct SyntheticEnvironment: Environment {
             self.latentDistribution = latentDistribution
             self.latentSize = latentSize ?? spaces.observation.size
             self.maxStepsInEpisode = maxStepsInEpisode
+            try check()
+        }
+
+        /// Throws unless every number is in range: max_steps_in_episode in
+        /// 1...2^31 - 1 (the step counter is an int32), at most
+        /// `Limits.layers` hidden layers of 1...`Limits.layerWidth` units, a
+        /// latent size in 1...`Limits.layerWidth`, and networks of at most
+        /// `Limits.networkParameters` parameters.
+        public func check() throws {
+            func invalid(_ name: String, _ reason: String) -> EnvironmentError {
+                EnvironmentError.invalidParameter(name: name, reason: reason)
+            }
+            guard maxStepsInEpisode >= 1, maxStepsInEpisode <= Limits.int32 else {
+                throw invalid("max_steps_in_episode", "must be in 1...\(Limits.int32) (an int32), got \(maxStepsInEpisode)")
+            }
+            guard features.count <= Limits.layers else {
+                throw invalid("features", "\(features.count) hidden layers exceed the bound of \(Limits.layers)")
+            }
+            if let bad = features.first(where: { $0 < 1 || $0 > Limits.layerWidth }) {
+                throw invalid("features", "a hidden layer of \(bad) units is outside 1...\(Limits.layerWidth) (2^16)")
+            }
+            guard latentSize >= 1, latentSize <= Limits.layerWidth else {
+                throw invalid("latent_size", "must be in 1...\(Limits.layerWidth) (2^16), got \(latentSize)")
+            }
+            let spaces = try SyntheticEnvironment.realSpaces(environmentID)
+            for shape in SyntheticEnvironment.networkShapes(self, observationSize: spaces.observation.size,
+                                                            actionInputSize: spaces.action.numActions) {
+                if let problem = Limits.networkProblem([shape.input] + features + [shape.output]) {
+                    throw invalid("features", "the \(shape.name) network: \(problem)")
+                }
+            }
         }
 
         /// Only the reward network is used (and stored).
@@ -119,9 +150,7 @@ public struct SyntheticEnvironment: Environment {
     public init(configuration: Configuration, initialState: MLP, reward: MLP, nextStateDelta: MLP? = nil,
                 done: MLP? = nil) throws {
         let spaces = try Self.realSpaces(configuration.environmentID)
-        guard configuration.maxStepsInEpisode >= 1 else {
-            throw EnvironmentError.invalidParameter(name: "max_steps_in_episode", reason: "must be at least 1")
-        }
+        try configuration.check()
         if !configuration.onlyReward && (nextStateDelta == nil || done == nil) {
             throw EnvironmentError.invalidParameter(
                 name: "max_steps_in_episode",
@@ -136,7 +165,7 @@ public struct SyntheticEnvironment: Environment {
         self.actionSpace = spaces.action
         self.observationSize = spaces.observation.size
         self.actionInputSize = spaces.action.numActions
-        self.maxStepsInEpisode = Int32(configuration.maxStepsInEpisode)
+        self.maxStepsInEpisode = Int32(configuration.maxStepsInEpisode)  // checked: 1...Int32.max
         self.discreteActions = spaces.action.isDiscrete
         self.latentSize = configuration.latentSize
         self.latentDistribution = configuration.latentDistribution
@@ -230,12 +259,12 @@ public struct SyntheticEnvironment: Environment {
         let r = reward(x)[0]
         guard let nextStateDelta, let done else {
             // The original leaves the next observation empty: auto-reset replaces it.
-            return (State(obs: state.obs, done: true, time: state.time + 1), r, false)
+            return (State(obs: state.obs, done: true, time: state.time &+ 1), r, false)
         }
         let delta = nextStateDelta(x)
         let next = zip(state.obs, delta).map { $0 + $1 }
         let terminated = done(next)[0] > 0
-        return (State(obs: next, done: terminated, time: state.time + 1), r, terminated)
+        return (State(obs: next, done: terminated, time: state.time &+ 1), r, terminated)
     }
 
     public func observation(of state: State, into out: UnsafeMutablePointer<Float>) {
@@ -326,7 +355,7 @@ public struct SyntheticEnvironment: Environment {
                 }
             }
             for r in 0..<rows {
-                timeUp[r] = times[first + r] + 1 >= maxSteps
+                timeUp[r] = times[first + r] &+ 1 >= maxSteps  // int32 arithmetic wraps, as in JAX
                 ended[r] = terminal[r] || timeUp[r]
             }
             if let finalObservations {
@@ -338,7 +367,7 @@ public struct SyntheticEnvironment: Environment {
             for r in 0..<rows where !ended[r] {
                 let i = first + r
                 observations.advanced(by: i * obsSize).update(from: next + r * obsSize, count: obsSize)
-                nextTimes[i] = times[i] + 1
+                nextTimes[i] = times[i] &+ 1
             }
             resetRows(ending.count, key: { r in
                 let i = first + ending[r]

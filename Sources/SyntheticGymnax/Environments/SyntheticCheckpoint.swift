@@ -43,10 +43,16 @@ extension SyntheticEnvironment {
             throw fail("unknown latent_dist '\(latentName)'; known: \(LatentDistribution.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let storedSteps = try positive("max_steps_in_episode", try field("max_steps_in_episode"))
-        var configuration = try Configuration(
-            environmentID: try field("env_id"), features: features, activation: activation,
-            latentDistribution: latent, latentSize: try positive("latent_size", try field("latent_size")),
-            maxStepsInEpisode: storedSteps)
+        let latentSize = try positive("latent_size", try field("latent_size"))
+        var configuration: Configuration
+        do {
+            configuration = try Configuration(
+                environmentID: try field("env_id"), features: features, activation: activation,
+                latentDistribution: latent, latentSize: latentSize, maxStepsInEpisode: storedSteps)
+        } catch EnvironmentError.invalidParameter(let name, let reason) {
+            // A number of the file out of range: the file is at fault.
+            throw fail("metadata '\(name)' \(reason)")
+        }
         configuration.extraMetadata = metadata.filter { !Self.configurationKeys.contains($0.key) }
 
         let spaces = try Self.realSpaces(configuration.environmentID)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// The safetensors file format (float32 tensors only): an 8-byte little-endian
@@ -23,15 +26,45 @@ public enum Safetensors {
     }
 
     /// Reads every tensor and the metadata. Throws `EnvironmentError.io` when
-    /// the file cannot be read and `FormatError` when it is not valid.
+    /// the file cannot be read and `FormatError` when it is not valid or
+    /// larger than `Limits.fileBytes` (checked before reading it).
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw EnvironmentError.io(path: path, reason: errno == ENOENT ? "no such file" : "cannot be read")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw EnvironmentError.io(path: path, reason: "cannot be read (not a regular file)")
+        }
+        guard Int(info.st_size) <= Limits.fileBytes else {
+            throw FormatError(path: path, problem: "the file has \(info.st_size) bytes, more than the bound of \(Limits.fileBytes) (1 GiB)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw EnvironmentError.io(path: path, reason: exists ? "cannot be read" : "no such file")
+            throw EnvironmentError.io(path: path, reason: "cannot be read")
         }
         return try parse(data, path: path)
     }
 
+    /// A JSON number that is an integer in 0...2^53, or nil.
+    private static func count(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d <= 9_007_199_254_740_992, d == d.rounded() else { return nil }
+        return Int(d)
+    }
+
+    /// Bytes per element of the dtypes safetensors defines; only F32 is read.
+    static let dtypeSizes: [String: Int] = [
+        "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+        "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+    ]
+
+    /// Parses a file's bytes. Every number of the header is checked before
+    /// it is used: the header length against the file and `Limits.headerBytes`,
+    /// each shape's element count and byte size with overflow-checked
+    /// arithmetic, offsets inside the data section; the tensors must cover
+    /// the data section exactly, without gaps or overlaps (as the
+    /// safetensors library requires).
     static func parse(_ data: Data, path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         func fail(_ problem: String) -> FormatError { FormatError(path: path, problem: problem) }
         let bytes = [UInt8](data)
@@ -39,6 +72,9 @@ public enum Safetensors {
         let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
         guard headerLength <= UInt64(bytes.count - 8) else {
             throw fail("truncated or corrupt: header of \(headerLength) bytes, but only \(bytes.count - 8) follow")
+        }
+        guard headerLength <= UInt64(Limits.headerBytes) else {
+            throw fail("corrupt: header of \(headerLength) bytes exceeds the bound of \(Limits.headerBytes) (16 MiB)")
         }
         let headerEnd = 8 + Int(headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) as? [String: Any] else {
@@ -51,21 +87,32 @@ public enum Safetensors {
         }
         let dataSize = bytes.count - headerEnd
         var tensors: [String: Tensor] = [:]
-        var ranges: [(Int, Int, String)] = []
-        for (name, value) in header where name != "__metadata__" {
+        var ranges: [(begin: Int, end: Int, name: String)] = []
+        for (name, value) in header.sorted(by: { $0.key < $1.key }) where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [NSNumber])?.map(\.intValue),
-                  let offsets = (info["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2
+                  let rawShape = info["shape"] as? [Any], let rawOffsets = info["data_offsets"] as? [Any],
+                  rawOffsets.count == 2
             else { throw fail("corrupt: tensor '\(name)' lacks dtype, shape or data_offsets") }
+            guard let elementSize = dtypeSizes[dtype] else { throw fail("tensor '\(name)' has an unknown dtype '\(dtype)'") }
             guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)' has a negative dimension \(shape)") }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard 0 <= begin, begin <= end, end <= dataSize else {
+            guard rawShape.count <= 16 else { throw fail("corrupt: tensor '\(name)' has \(rawShape.count) dimensions (at most 16)") }
+            let dims = rawShape.map(count)
+            guard dims.allSatisfy({ $0 != nil }) else {
+                throw fail("corrupt: tensor '\(name)' has a shape \(rawShape) that is not a list of non-negative integers")
+            }
+            let shape = dims.map { $0! }
+            let offsets = rawOffsets.map(count)
+            guard let begin = offsets[0], let end = offsets[1] else {
+                throw fail("truncated or corrupt: tensor '\(name)' has data_offsets \(rawOffsets), not two non-negative integers")
+            }
+            guard begin <= end, end <= dataSize else {
                 throw fail("truncated or corrupt: tensor '\(name)' spans bytes \(begin)..<\(end) of \(dataSize)")
             }
-            let count = shape.reduce(1, *)
-            guard end - begin == 4 * count else {
-                throw fail("corrupt: tensor '\(name)' of shape \(shape) needs \(4 * count) bytes, has \(end - begin)")
+            guard let count = Limits.product(shape), let byteCount = Limits.product(count, elementSize) else {
+                throw fail("corrupt: tensor '\(name)' has shape \(shape), whose size overflows")
+            }
+            guard end - begin == byteCount else {
+                throw fail("corrupt: tensor '\(name)' of shape \(shape) needs \(byteCount) bytes, has \(end - begin)")
             }
             ranges.append((begin, end, name))
             var values = [Float](repeating: 0, count: count)
@@ -77,9 +124,19 @@ public enum Safetensors {
             // The file is little-endian; so is every platform this builds for.
             tensors[name] = Tensor(shape: shape, values: values)
         }
-        ranges.sort { $0.0 < $1.0 }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
-            throw fail("corrupt: tensors '\(a.2)' and '\(b.2)' overlap")
+        ranges.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        for (i, r) in ranges.enumerated() {
+            if r.begin < covered {
+                throw fail("corrupt: tensors '\(ranges[i - 1].name)' and '\(r.name)' overlap")
+            }
+            if r.begin > covered {
+                throw fail("corrupt: bytes \(covered)..<\(r.begin) of the data belong to no tensor")
+            }
+            covered = r.end
+        }
+        guard covered == dataSize else {
+            throw fail("corrupt: bytes \(covered)..<\(dataSize) of the data belong to no tensor")
         }
         return (tensors, metadata)
     }
@@ -106,13 +163,8 @@ public enum Safetensors {
         return out
     }
 
-    /// Writes `tensors` and `metadata` to `path` (atomically).
+    /// Writes `tensors` and `metadata` to `path` (atomically and durably: `AtomicFile`).
     public static func write(path: String, tensors: [String: Tensor], metadata: [String: String]) throws {
-        let data = try encode(tensors: tensors, metadata: metadata)
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw EnvironmentError.io(path: path, reason: "cannot be written (\(error.localizedDescription))")
-        }
+        try AtomicFile.write(try encode(tensors: tensors, metadata: metadata), to: path)
     }
 }

@@ -319,7 +319,7 @@ extension MuJoCoLocomotion {
         let result = simulation.model.withData { data in
             advance(state: flat, action: action, next: next, observation: observation, data: data, scratch: ctrl)
         }
-        return (loadState(next, time: state.time + 1), result.reward, result.terminated)
+        return (loadState(next, time: state.time &+ 1), result.reward, result.terminated)
     }
 
     public func observation(of state: MuJoCoState, into out: UnsafeMutablePointer<Float>) {
