@@ -8,6 +8,15 @@ private func vector(_ vec: OpaquePointer?) throws -> VectorEnvironment {
     return Unmanaged<VectorEnvironment>.fromOpaque(UnsafeRawPointer(vec)).takeUnretainedValue()
 }
 
+/// A vector environment that has been reset, as stepping needs.
+private func resetVector(_ vec: OpaquePointer?) throws -> VectorEnvironment {
+    let v = try vector(vec)
+    guard v.isReset else {
+        throw CError(.invalidArgument, "the vector environment of \(v.environment.name) has not been reset; call sgx_vec_env_reset before stepping")
+    }
+    return v
+}
+
 @_cdecl("sgx_vec_env_create")
 public func sgx_vec_env_create(_ env: OpaquePointer?, _ n: Int32, _ seed: Int64,
                                _ outVec: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -16,8 +25,10 @@ public func sgx_vec_env_create(_ env: OpaquePointer?, _ n: Int32, _ seed: Int64,
         out.pointee = nil
         guard let env else { throw CError(.nullPointer, "env is NULL") }
         let h = Unmanaged<EnvironmentHandle>.fromOpaque(UnsafeRawPointer(env)).takeUnretainedValue()
-        guard n >= 1 else { throw CError(.invalidArgument, "n must be >= 1, got \(n)") }
-        let vec = VectorEnvironment(h.env, count: Int(n), seed: seed)
+        guard n >= 1, Int(n) <= Limits.environments else {
+            throw CError(.invalidArgument, "n must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(n)")
+        }
+        let vec = try VectorEnvironment(h.env, count: Int(n), seed: seed)
         out.pointee = OpaquePointer(Unmanaged.passRetained(vec).toOpaque())
     }
 }
@@ -43,7 +54,7 @@ public func sgx_vec_env_step_discrete(
     _ outTruncated: UnsafeMutablePointer<UInt8>?, _ outFinalObs: UnsafeMutablePointer<Float>?
 ) -> Int32 {
     guarded("sgx_vec_env_step_discrete") {
-        let v = try vector(vec)
+        let v = try resetVector(vec)
         guard case .discrete(let numActions) = v.environment.actionSpace else {
             throw CError(.wrongActionType, "\(v.environment.name) has a continuous (box) action space; use sgx_vec_env_step_continuous")
         }
@@ -64,7 +75,7 @@ public func sgx_vec_env_step_continuous(
     _ outTruncated: UnsafeMutablePointer<UInt8>?, _ outFinalObs: UnsafeMutablePointer<Float>?
 ) -> Int32 {
     guarded("sgx_vec_env_step_continuous") {
-        let v = try vector(vec)
+        let v = try resetVector(vec)
         guard case .box(let box) = v.environment.actionSpace else {
             throw CError(.wrongActionType, "\(v.environment.name) has a discrete action space; use sgx_vec_env_step_discrete")
         }

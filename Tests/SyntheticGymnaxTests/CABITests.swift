@@ -36,7 +36,18 @@ final class CABITests: XCTestCase {
         XCTAssertEqual(create("Pendulum-v1", [("max_steps_in_episode", -4)]).0, Status.invalidArgument.rawValue)
         XCTAssertEqual(create("Pendulum-v1", [("g", .infinity)]).0, Status.invalidArgument.rawValue)
         XCTAssertTrue(lastError.contains("'g'"), lastError)
-        let (ok, env) = create("Acrobot-v1", [("available_torque[2]", 2.5), ("torque_noise_max", 0.1)])
+        // Untrusted input (#20): a float parameter finite in float64 but not
+        // in float32, a name given twice, part of an array parameter.
+        XCTAssertEqual(create("CartPole-v1", [("gravity", 1e308)]).0, Status.invalidArgument.rawValue)
+        XCTAssertTrue(lastError.contains("'gravity'") && lastError.contains("float32"), lastError)
+        XCTAssertEqual(create("CartPole-v1", [("gravity", 9), ("gravity", 10)]).0, Status.invalidArgument.rawValue)
+        XCTAssertTrue(lastError.contains("'gravity'") && lastError.contains("given twice"), lastError)
+        XCTAssertEqual(create("Acrobot-v1", [("available_torque[0]", -2), ("available_torque[1]", 2)]).0,
+                       Status.invalidArgument.rawValue)
+        XCTAssertTrue(lastError.contains("available_torque") && lastError.contains("has 3 elements")
+                      && lastError.contains("give all 3"), lastError)
+        let (ok, env) = create("Acrobot-v1", [("available_torque[0]", -1), ("available_torque[1]", 0),
+                                              ("available_torque[2]", 2.5), ("torque_noise_max", 0.1)])
         XCTAssertEqual(ok, Status.ok.rawValue)
         var value = 0.0
         var name: UnsafePointer<CChar>?

@@ -248,7 +248,7 @@ final class MuJoCoTests: XCTestCase {
         throws -> (returns: [Float], lengths: [Int32], unstable: Int, observationMagnitude: Float)
     {
         let env = try AnyEnvironment(id: id)
-        let vec = VectorEnvironment(env, count: n, seed: 0)
+        let vec = try VectorEnvironment(env, count: n, seed: 0)
         let act = env.actionSpace.size, os = env.observationSize
         var obs = [Float](repeating: 0, count: n * os)
         vec.reset(observations: &obs)

@@ -42,10 +42,13 @@ public protocol NamedParameters: Sendable {
 
 extension NamedParameters {
     /// The defaults with `overrides` applied. Names are gymnax's; every value
-    /// must be finite, integer parameters integral, and
-    /// `max_steps_in_episode` at least 1.
+    /// must be finite in float32, integer parameters int32 integers, and
+    /// `max_steps_in_episode` at least 1. A name may be given once, and an
+    /// array parameter (Acrobot's "available_torque[0]", "[1]", "[2]") whole
+    /// or not at all.
     public init(overrides: [(name: String, value: Double)], environment: String) throws {
         self.init()
+        try Self.checkNames(overrides.map(\.name), known: Self.specs.map(\.name))
         for (name, value) in overrides {
             guard let spec = Self.specs.first(where: { $0.name == name }) else {
                 throw EnvironmentError.unknownParameter(
@@ -62,9 +65,39 @@ extension NamedParameters {
                 if name == "max_steps_in_episode" && value < 1 {
                     throw EnvironmentError.invalidParameter(name: name, reason: "must be at least 1, got \(Int(value))")
                 }
+            } else {
+                guard Limits.fitsFloat32(value) else {
+                    throw EnvironmentError.invalidParameter(
+                        name: name, reason: "\(value) is outside float32's finite range (magnitude at most 3.4028235e+38)")
+                }
             }
             spec.set(&self, value)
         }
+    }
+
+    /// Throws for a name given twice, and for an array parameter given in
+    /// part (some of "name[0]", "name[1]", ... but not all of them).
+    static func checkNames(_ names: [String], known: [String]) throws {
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw EnvironmentError.invalidParameter(name: name, reason: "is given twice")
+        }
+        for array in Set(known.compactMap(arrayName)).sorted() {
+            let elements = known.filter { arrayName($0) == array }
+            let given = elements.filter(seen.contains)
+            if !given.isEmpty && given.count < elements.count {
+                throw EnvironmentError.invalidParameter(
+                    name: array,
+                    reason: "has \(elements.count) elements (\(elements.joined(separator: ", "))), but \(given.count) "
+                        + "\(given.count == 1 ? "was" : "were") given (\(given.joined(separator: ", "))); give all \(elements.count)")
+            }
+        }
+    }
+
+    /// "available_torque" for "available_torque[2]", nil for a scalar's name.
+    private static func arrayName(_ name: String) -> String? {
+        guard name.hasSuffix("]"), let open = name.lastIndex(of: "[") else { return nil }
+        return String(name[..<open])
     }
 
     /// Current values, in gymnax field order.

@@ -39,6 +39,7 @@ public enum AnyEnvironment: Sendable {
                 throw EnvironmentError.unknownParameter(name: name, environment: "a synthetic environment",
                                                         known: ["max_steps_in_episode"])
             }
+            guard steps == nil else { throw EnvironmentError.invalidParameter(name: name, reason: "is given twice") }
             guard value.isFinite, value == value.rounded(), abs(value) <= Double(Int32.max) else {
                 throw EnvironmentError.invalidParameter(name: name, reason: "\(value) is not an int32 integer")
             }

@@ -17,8 +17,16 @@ public final class VectorEnvironment {
     private var dones: [UInt8]
     private var scratchActions: [Float]
 
-    public init(_ environment: AnyEnvironment, count: Int, seed: Int64 = 0) {
-        precondition(count >= 1)
+    /// Whether `reset` has been called: stepping needs states.
+    public private(set) var isReset = false
+
+    /// `count` copies, 1...`Limits.environments` (2^20); throws otherwise,
+    /// before allocating anything.
+    public init(_ environment: AnyEnvironment, count: Int, seed: Int64 = 0) throws {
+        guard count >= 1, count <= Limits.environments else {
+            throw EnvironmentError.invalidParameter(
+                name: "n", reason: "\(count) environments; a vector environment holds 1...\(Limits.environments) (2^20)")
+        }
         self.environment = environment
         self.count = count
         self.seed = seed
@@ -38,15 +46,17 @@ public final class VectorEnvironment {
         steps = 0
         root.split(count: count, into: &keys)
         environment.reset(count: count, keys: keys, observations: observations, states: &states, times: &times)
+        isReset = true
     }
 
     /// Steps every environment with `actions` (`count * actionSpace.size`
-    /// floats, validated by the caller). Optional outputs may be nil.
+    /// floats, validated by the caller) after a `reset`. Optional outputs may be nil.
     public func step(
         actions: UnsafePointer<Float>, observations: UnsafeMutablePointer<Float>,
         rewards: UnsafeMutablePointer<Float>, terminations: UnsafeMutablePointer<UInt8>?,
         truncations: UnsafeMutablePointer<UInt8>?, finalObservations: UnsafeMutablePointer<Float>?
     ) {
+        precondition(isReset, "step before reset")
         steps &+= 1
         root.foldIn(steps).split(count: count, into: &keys)
         states.withUnsafeMutableBufferPointer { s in
