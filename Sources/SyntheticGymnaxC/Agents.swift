@@ -147,7 +147,11 @@ private func act(_ function: String, _ policy: OpaquePointer?, _ n: Int32, _ obs
             let words = try required(key, "key")
             k = PRNGKey(words[0], words[1])
         }
-        write(p.act(values, deterministic: deterministic != 0, key: k))
+        let actions = p.act(values, deterministic: deterministic != 0, key: k)
+        if let bad = actions.firstIndex(where: { !$0.isFinite }) {
+            throw AgentError.diverged("the \(p.algorithm) policy's action \(bad) is \(actions[bad]) (row \(bad / p.actionSize)): its outputs are not finite for these observations")
+        }
+        write(actions)
     }
 }
 

@@ -82,7 +82,7 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
         let status: Status
         switch error {
         case .unknownHyperparameter: status = .unknownParameter
-        case .invalidHyperparameter, .unsupportedEnvironment, .invalidArgument: status = .invalidArgument
+        case .invalidHyperparameter, .unsupportedEnvironment, .invalidArgument, .diverged: status = .invalidArgument
         case .invalidPolicy: status = .format
         }
         setLastError("\(function): \(error.description)")

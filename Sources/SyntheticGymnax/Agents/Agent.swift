@@ -11,6 +11,9 @@ public enum AgentError: Error, Equatable, CustomStringConvertible {
     case unsupportedEnvironment(String)
     case invalidPolicy(path: String, problem: String)
     case invalidArgument(String)
+    /// Training produced non-finite parameters, or a policy non-finite
+    /// actions or returns: the message names what and where.
+    case diverged(String)
 
     public var description: String {
         switch self {
@@ -22,7 +25,7 @@ public enum AgentError: Error, Equatable, CustomStringConvertible {
             return reason
         case .invalidPolicy(let path, let problem):
             return "\(path): not a policy file of this project: \(problem)"
-        case .invalidArgument(let reason):
+        case .invalidArgument(let reason), .diverged(let reason):
             return reason
         }
     }

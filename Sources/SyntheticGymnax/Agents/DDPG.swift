@@ -69,11 +69,11 @@ public enum DDPG {
             try Check.gradientNorm(maxGradNorm)
             try Check.atLeast(totalTimesteps, 1, "total_timesteps")
             if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.atLeast(numEnvs, 1, "num_envs")
-            try Check.atLeast(gradientSteps, 1, "gradient_steps")
-            try Check.atLeast(bufferSize, 1, "buffer_size")
-            try Check.atLeast(fillBuffer, 0, "fill_buffer")
-            try Check.atLeast(batchSize, 1, "batch_size")
+            try Check.environments(numEnvs)
+            try Check.count(gradientSteps, "gradient_steps")
+            try Check.transitions(bufferSize, "buffer_size")
+            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
+            try Check.transitions(batchSize, "batch_size")
             try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
             try Check.nonNegative(adamEps, "adam_eps")
         }
@@ -93,6 +93,7 @@ public enum DDPG {
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
+        try c.checkFootprint(on: env)
         guard case .box(let box) = env.actionSpace else {
             throw AgentError.unsupportedEnvironment("DDPG needs continuous actions; \(env.name) has discrete ones")
         }
@@ -181,4 +182,9 @@ public enum DDPG {
         return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
                               multiplyAdds: [actor, critic, actorTarget, criticTarget].reduce(0) { $0 + $1.multiplyAdds })
     }
+}
+
+extension DDPG.Configuration: TrainingFootprint {
+    var storedTransitions: Int { bufferSize }
+    var storedTransitionsName: String { "buffer_size" }
 }

@@ -83,15 +83,15 @@ public enum DQN {
             try Check.gradientNorm(maxGradNorm)
             try Check.unit(epsStart, "eps_start")
             try Check.unit(epsEnd, "eps_end")
-            try Check.atLeast(targetUpdateFreq, 1, "target_update_freq")
+            try Check.count(targetUpdateFreq, "target_update_freq")
             try Check.atLeast(totalTimesteps, 1, "total_timesteps")
             if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.atLeast(numEnvs, 1, "num_envs")
+            try Check.environments(numEnvs)
             try Check.unit(explorationFraction, "exploration_fraction")
-            try Check.atLeast(bufferSize, 1, "buffer_size")
-            try Check.atLeast(fillBuffer, 0, "fill_buffer")
-            try Check.atLeast(batchSize, 1, "batch_size")
-            try Check.atLeast(gradientSteps, 1, "gradient_steps")
+            try Check.transitions(bufferSize, "buffer_size")
+            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
+            try Check.transitions(batchSize, "batch_size")
+            try Check.count(gradientSteps, "gradient_steps")
             try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
             try Check.nonNegative(adamEps, "adam_eps")
         }
@@ -112,6 +112,7 @@ public enum DQN {
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
+        try c.checkFootprint(on: env)
         guard case .discrete(let n) = env.actionSpace else {
             throw AgentError.unsupportedEnvironment("DQN needs discrete actions; \(env.name) has continuous ones")
         }
@@ -228,4 +229,9 @@ public enum DQN {
             for k in 0..<n { q[r * n + k] = row[0] + (row[1 + k] - mean) }
         }
     }
+}
+
+extension DQN.Configuration: TrainingFootprint {
+    var storedTransitions: Int { bufferSize }
+    var storedTransitionsName: String { "buffer_size" }
 }

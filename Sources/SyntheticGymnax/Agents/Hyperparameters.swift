@@ -163,6 +163,10 @@ enum HyperparameterText {
     static func float(_ name: String, _ text: String) throws -> Float {
         let value = try number(name, text)
         guard !value.isNaN else { throw AgentError.invalidHyperparameter(name: name, reason: "must not be NaN") }
+        guard value.isInfinite || Limits.fitsFloat32(value) else {
+            throw AgentError.invalidHyperparameter(
+                name: name, reason: "\(text) is outside float32's finite range (magnitude at most 3.4028235e+38; write inf for infinity)")
+        }
         return Float(value)
     }
 
@@ -213,6 +217,57 @@ enum HyperparameterCheck {
     }
     static func sizes(_ value: [Int], _ name: String) throws {
         try require(!value.isEmpty && value.allSatisfy { $0 >= 1 }, name, "must be one or more positive sizes, got \(value)")
+        try require(value.count <= Limits.layers, name, "\(value.count) layers exceed the bound of \(Limits.layers)")
+        if let w = value.first(where: { $0 > Limits.layerWidth }) {
+            throw AgentError.invalidHyperparameter(
+                name: name, reason: "a layer of width \(w) exceeds the bound of \(Limits.layerWidth) (SGX_MAX_LAYER_WIDTH)")
+        }
+    }
+    /// At most `Limits.environments` environments.
+    static func environments(_ value: Int, _ name: String = "num_envs") throws {
+        try atLeast(value, 1, name)
+        try require(value <= Limits.environments, name,
+                    "must be at most \(Limits.environments) (SGX_MAX_NUM_ENVS), got \(value)")
+    }
+    /// A transition count (buffer, batch, rollout) of at most `Limits.batch`.
+    static func transitions(_ value: Int, _ name: String, minimum: Int = 1) throws {
+        try atLeast(value, minimum, name)
+        try require(value <= Limits.batch, name, "must be at most \(Limits.batch) (SGX_MAX_BATCH), got \(value)")
+    }
+    /// A loop count reported in int32 (gradient steps, delays, epochs).
+    static func count(_ value: Int, _ name: String, minimum: Int = 1) throws {
+        try atLeast(value, minimum, name)
+        try require(value <= Limits.int32, name, "must be at most \(Limits.int32), got \(value)")
+    }
+}
+
+/// What a configuration allocates, checked against the bounds before a
+/// training run allocates anything.
+protocol TrainingFootprint {
+    var hiddenLayerSizes: [Int] { get }
+    /// Transitions held at once: the replay buffer, or PPO's rollout.
+    var storedTransitions: Int { get }
+    /// The hyperparameter(s) that set `storedTransitions`, for errors.
+    var storedTransitionsName: String { get }
+}
+
+extension TrainingFootprint {
+    /// Throws when the networks for `env` would exceed
+    /// `Limits.networkParameters`, or the stored transitions
+    /// `Limits.bufferFloats` floats.
+    func checkFootprint(on env: AnyEnvironment) throws {
+        let obs = env.observationSize, actions = env.actionSpace.numActions
+        // The widest network any agent builds: [obs, actions] in, 2 actions + 1 out.
+        if let problem = Limits.networkProblem([obs + actions] + hiddenLayerSizes + [2 * actions + 1]) {
+            throw AgentError.invalidHyperparameter(name: "hidden_layer_sizes", reason: "\(problem) on \(env.name)")
+        }
+        let perTransition = 2 * obs + actions + 8
+        guard let floats = Limits.product(storedTransitions, perTransition), floats <= Limits.bufferFloats else {
+            throw AgentError.invalidHyperparameter(
+                name: storedTransitionsName,
+                reason: "\(storedTransitions) transitions of \(perTransition) floats on \(env.name) exceed the bound of "
+                    + "\(Limits.bufferFloats) floats (4 GiB, SGX_MAX_BUFFER_FLOATS)")
+        }
     }
 }
 

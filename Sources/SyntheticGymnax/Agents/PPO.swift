@@ -96,10 +96,12 @@ public enum PPO {
         /// Throws for the first invalid hyperparameter, naming it.
         public func validate() throws {
             typealias Check = HyperparameterCheck
-            try Check.atLeast(numEnvs, 1, "num_envs")
-            try Check.atLeast(numSteps, 1, "num_steps")
-            try Check.atLeast(numEpochs, 1, "num_epochs")
-            try Check.atLeast(numMinibatches, 1, "num_minibatches")
+            try Check.environments(numEnvs)
+            try Check.transitions(numSteps, "num_steps")
+            try Check.require(numEnvs * numSteps <= Limits.batch, "num_steps",  // both bounded: no overflow
+                              "num_envs * num_steps = \(numEnvs) * \(numSteps) = \(numEnvs * numSteps) exceeds the bound of \(Limits.batch) transitions per rollout (SGX_MAX_BATCH)")
+            try Check.count(numEpochs, "num_epochs")
+            try Check.transitions(numMinibatches, "num_minibatches")
             try Check.require((numEnvs * numSteps) % numMinibatches == 0, "num_minibatches",
                               "num_steps * num_envs = \(numSteps) * \(numEnvs) = \(numSteps * numEnvs) is not divisible by num_minibatches = \(numMinibatches)")
             try Check.atLeast(totalTimesteps, 1, "total_timesteps")
@@ -148,6 +150,7 @@ public enum PPO {
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> Result {
         try c.validate()
+        try c.checkFootprint(on: env)
         let discrete = env.actionSpace.isDiscrete
         let box: BoxSpace? = { if case .box(let b) = env.actionSpace { return b } else { return nil } }()
         let obsSize = env.observationSize
@@ -438,4 +441,9 @@ public enum PPO {
             order = positions.map { order[$0] }
         }
     }
+}
+
+extension PPO.Configuration: TrainingFootprint {
+    var storedTransitions: Int { numEnvs * numSteps }
+    var storedTransitionsName: String { "num_steps" }
 }

@@ -81,6 +81,18 @@ public struct Policy: Sendable, Equatable {
         self.notes = notes
     }
 
+    /// What is not finite in the policy (its parameters, its observation
+    /// statistics), or nil when everything is.
+    public var nonFiniteParameters: String? {
+        if let i = parameters.firstIndex(where: { !$0.isFinite }) {
+            return "parameter \(i) of \(parameters.count) is \(parameters[i])"
+        }
+        if let rms = observationNormalization, let x = (rms.mean + rms.variance + [rms.count]).first(where: { !$0.isFinite }) {
+            return "the observation statistics hold \(x)"
+        }
+        return nil
+    }
+
     /// Floats per action given to the environment (1 for a discrete action).
     public var actionSize: Int { actionSpace.size }
     public var observationSize: Int { shape.inputSize }
@@ -173,6 +185,10 @@ public struct Policy: Sendable, Equatable {
                 actor.act(rows: active, batch.observations, into: a.baseAddress!, deterministic: deterministic,
                           sample: { r, j in (actKeys[r], j) })
             }
+            if let bad = actions[0..<(active * actionSize)].firstIndex(where: { !$0.isFinite }) {
+                throw AgentError.diverged(
+                    "the \(algorithm) policy's action in episode \(slotEpisode[bad / actionSize]) is \(actions[bad]) at step \(lengths[slotEpisode[bad / actionSize]]) on \(env.name)")
+            }
             batch.step(count: active, actions: actions)
             // Finished episodes leave the batch; the others move down.
             var kept = 0
@@ -187,6 +203,9 @@ public struct Policy: Sendable, Equatable {
                 }
             }
             active = kept
+        }
+        if let e = returns.firstIndex(where: { !$0.isFinite }) {
+            throw AgentError.diverged("episode \(e)'s return on \(env.name) is \(returns[e]): the rewards are not finite")
         }
         return (returns, lengths)
     }
@@ -264,6 +283,7 @@ public struct Policy: Sendable, Equatable {
         }
         let sizes = try field("sizes").split(separator: ",").map { Int($0) ?? 0 }
         guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 1 }) else { throw fail("bad sizes '\(metadata["sizes"]!)'") }
+        if let problem = Limits.networkProblem(sizes) { throw fail("sizes '\(metadata["sizes"]!)': \(problem)") }
         guard let head = Head(rawValue: try field("head")) else {
             throw fail("unknown head '\(metadata["head"]!)'; known: \(Head.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -81,11 +81,11 @@ public enum SAC {
             try Check.require(rewardScaling.isFinite, "reward_scaling", "must be finite, got \(rewardScaling)")
             try Check.atLeast(totalTimesteps, 1, "total_timesteps")
             if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.atLeast(numEnvs, 1, "num_envs")
-            try Check.atLeast(bufferSize, 1, "buffer_size")
-            try Check.atLeast(fillBuffer, 0, "fill_buffer")
-            try Check.atLeast(batchSize, 1, "batch_size")
-            try Check.atLeast(gradientSteps, 1, "gradient_steps")
+            try Check.environments(numEnvs)
+            try Check.transitions(bufferSize, "buffer_size")
+            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
+            try Check.transitions(batchSize, "batch_size")
+            try Check.count(gradientSteps, "gradient_steps")
             try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
             try Check.nonNegative(adamEps, "adam_eps")
         }
@@ -105,6 +105,7 @@ public enum SAC {
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
+        try c.checkFootprint(on: env)
         let discrete = env.actionSpace.isDiscrete
         let box: BoxSpace? = { if case .box(let b) = env.actionSpace { return b } else { return nil } }()
         let (obsSize, d) = (env.observationSize, env.actionSpace.numActions)
@@ -356,4 +357,9 @@ public enum SAC {
     /// log(1 + eˣ), stably.
     @inline(__always)
     static func softplus(_ x: Float) -> Float { Swift.max(x, 0) + log1pf(expf(-Swift.abs(x))) }
+}
+
+extension SAC.Configuration: TrainingFootprint {
+    var storedTransitions: Int { bufferSize }
+    var storedTransitionsName: String { "buffer_size" }
 }

@@ -72,9 +72,22 @@ public enum Agents {
     }
 
     /// `train` from a JAX key (rejax's `train(config, rng)`), as the
-    /// meta-learner draws one per inner-loop run.
+    /// meta-learner draws one per inner-loop run. A run that diverges (its
+    /// policy's parameters or observation statistics are not finite) throws
+    /// `AgentError.diverged`: divergence is an outcome, not a policy.
     public static func train(_ algorithm: Algorithm, on env: AnyEnvironment, hyperparameters: [String: String] = [:],
                              key: PRNGKey) throws -> TrainingResult {
+        let result = try trainUnchecked(algorithm, on: env, hyperparameters: hyperparameters, key: key)
+        if let problem = result.policy.nonFiniteParameters {
+            throw AgentError.diverged(
+                "\(algorithm.rawValue.uppercased()) training on \(env.name) diverged: \(problem) after \(result.updates) updates"
+                    + (hyperparameters.isEmpty ? "" : " (hyperparameters: \(hyperparameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))"))
+        }
+        return result
+    }
+
+    private static func trainUnchecked(_ algorithm: Algorithm, on env: AnyEnvironment, hyperparameters: [String: String],
+                                       key: PRNGKey) throws -> TrainingResult {
         guard algorithm.supports(env.actionSpace) else {
             throw AgentError.unsupportedEnvironment(
                 "\(algorithm.rawValue.uppercased()) cannot train on \(env.name): its actions are \(env.actionSpace.isDiscrete ? "discrete" : "continuous")")
