@@ -50,9 +50,11 @@ private func loadConfig(_ path: UnsafePointer<CChar>?) throws -> (config: MetaCo
     guard FileManager.default.fileExists(atPath: path) else { throw CError(.io, "the config \(path) does not exist") }
     let text: String
     do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-        throw CError(.io, "cannot read the config \(path): \(error.localizedDescription)")
+        text = try MetaConfig.text(ofFile: path)
+    } catch MetaConfigError.unreadable(_, let reason) {
+        throw CError(.io, "cannot read the config \(path): \(reason)")
+    } catch let error as MetaConfigError {
+        throw CError(.format, error.description)
     }
     do {
         return (try MetaConfig(yaml: text), text, path)

@@ -49,18 +49,21 @@ func options(_ args: ArraySlice<String>, allowed: Set<String>) -> [String: Strin
     return result
 }
 
-func integer(_ options: [String: String], _ name: String, default value: Int, minimum: Int) -> Int {
+func integer(_ options: [String: String], _ name: String, default value: Int, minimum: Int,
+             maximum: Int = Limits.int32) -> Int {
     guard let text = options[name] else { return value }
-    guard let n = Int(text), n >= minimum else { fail("--\(name) must be an integer >= \(minimum), got \(text)") }
+    guard let n = Int(text), n >= minimum, n <= maximum else {
+        fail("--\(name) must be an integer in \(minimum)...\(maximum), got \(text)")
+    }
     return n
 }
 
 func rollout(_ args: ArraySlice<String>) {
     let opts = options(args, allowed: ["env", "envs", "steps", "seed"])
     let id = opts["env"] ?? "CartPole-v1"
-    let n = integer(opts, "envs", default: 1024, minimum: 1)
+    let n = integer(opts, "envs", default: 1024, minimum: 1, maximum: Limits.environments)
     let steps = integer(opts, "steps", default: 1000, minimum: 1)
-    let seed = integer(opts, "seed", default: 0, minimum: 0)
+    let seed = integer(opts, "seed", default: 0, minimum: 0, maximum: Int.max)
     let env: AnyEnvironment
     do { env = try AnyEnvironment(id: id) } catch { fail("\(error)") }
 
@@ -140,9 +143,9 @@ func train(_ args: ArraySlice<String>) {
     let algorithm: Algorithm
     do { algorithm = try Algorithm(name: opts["algo"] ?? "ppo") } catch { fail("--algo: \(error)") }
     let id = opts["env"] ?? "CartPole-v1"
-    let seed = integer(opts, "seed", default: 0, minimum: 0)
+    let seed = integer(opts, "seed", default: 0, minimum: 0, maximum: Int.max)
     let steps = integer(opts, "steps", default: 10_000, minimum: 1)
-    let episodes = integer(opts, "episodes", default: 50, minimum: 1)
+    let episodes = integer(opts, "episodes", default: 50, minimum: 1, maximum: Limits.environments)
     let env: AnyEnvironment
     do {
         if let path = opts["checkpoint"] {
@@ -162,9 +165,11 @@ func train(_ args: ArraySlice<String>) {
 
     var used = paperHyperparameters[algorithm]!
     used["total_timesteps"] = "\(steps)"
+    var given = Set<String>()
     for item in (opts["hparams"] ?? "").split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { fail("--hparams wants name=value pairs, got '\(item)'") }
+        guard given.insert(parts[0]).inserted else { fail("--hparams: '\(parts[0])' is given twice") }
         used[parts[0]] = parts[1]
     }
     print("\(algorithm.rawValue.uppercased()) on \(env.name), \(steps) steps, seed \(seed)")
@@ -197,7 +202,7 @@ func metalearn(_ args: ArraySlice<String>) {
     guard let path = opts["config"], let out = opts["out"] else { fail("metalearn needs --config FILE and --out DIR\n\(usage)") }
     let trainer: MetaTrainer
     do {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text = try MetaConfig.text(ofFile: path)
         let config = try MetaConfig(yaml: text)
         trainer = try MetaTrainer(config: config, configText: text, directory: out,
                                   workers: integer(opts, "workers", default: availableCores, minimum: 1))
@@ -250,8 +255,8 @@ func evaluate(_ args: ArraySlice<String>) {
         let start = DispatchTime.now().uptimeNanoseconds
         let results = try TransferEvaluation.run(
             synthetic: synthetic, real: real, algorithms: algorithms, spaces: spaces, runs: runs,
-            episodes: integer(opts, "episodes", default: config.evalConfig.numEvalEnvs, minimum: 1),
-            seed: Int64(integer(opts, "seed", default: 0, minimum: 0)),
+            episodes: integer(opts, "episodes", default: config.evalConfig.numEvalEnvs, minimum: 1, maximum: Limits.environments),
+            seed: Int64(integer(opts, "seed", default: 0, minimum: 0, maximum: Int.max)),
             workers: integer(opts, "workers", default: availableCores, minimum: 1))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         print("\(synthetic.name) -> \(real.name): \(runs) runs per algorithm, \(String(format: "%.1f", seconds)) s")

@@ -1,3 +1,4 @@
+import CYaml  // libyaml, as Yams bundles it: its event parser, for the nesting check
 import Yams
 
 /// A YAML scalar of a meta-training config as written: its text and the
@@ -67,13 +68,23 @@ public indirect enum ConfigValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// A YAML node as a config value; `path` names it in errors.
-    init(node: Node, path: String) throws {
+    /// A YAML node as a config value; `path` names it in errors. `budget`
+    /// counts the values made (aliases expanded) down from `Limits.configNodes`.
+    init(node: Node, path: String, budget: inout Int) throws {
+        budget -= 1
+        guard budget >= 0 else {
+            throw MetaConfigError.yaml(
+                message: "the config expands to more than \(Limits.configNodes) values (aliases included), the bound (SGX_MAX_CONFIG_NODES)")
+        }
         switch node {
         case .scalar:
             self = .scalar(ConfigScalar(node: node))
         case let .sequence(seq):
-            self = .list(try seq.enumerated().map { try ConfigValue(node: $1, path: "\(path)[\($0)]") })
+            var items: [ConfigValue] = []
+            for (i, item) in seq.enumerated() {
+                items.append(try ConfigValue(node: item, path: "\(path)[\(i)]", budget: &budget))
+            }
+            self = .list(items)
         case let .mapping(map):
             var entries: [ConfigEntry] = []
             for (k, v) in map {
@@ -84,14 +95,24 @@ public indirect enum ConfigValue: Sendable, Hashable, Codable {
                 if entries.contains(where: { $0.key == key }) {
                     throw MetaConfigError.invalidValue(key: childPath, reason: "appears twice")
                 }
-                entries.append(ConfigEntry(key: key, value: try ConfigValue(node: v, path: childPath)))
+                entries.append(ConfigEntry(key: key, value: try ConfigValue(node: v, path: childPath, budget: &budget)))
             }
             self = .mapping(entries)
         }
     }
 
-    /// The first YAML document of `yaml` (a mapping for a config).
+    /// The first YAML document of `yaml` (a mapping for a config). The text
+    /// is checked first against the bounds: at most `Limits.configBytes`
+    /// bytes, lists and mappings nested at most `Limits.configDepth` deep
+    /// (by libyaml's event parser, which keeps its own stack, before the
+    /// recursive composer sees it), at most `Limits.configNodes` values once
+    /// aliases are expanded.
     public static func parse(yaml: String) throws -> ConfigValue {
+        let size = yaml.utf8.count
+        guard size <= Limits.configBytes else {
+            throw MetaConfigError.yaml(message: "the config has \(size) bytes, more than the bound of \(Limits.configBytes) (1 MiB, SGX_MAX_CONFIG_BYTES)")
+        }
+        try checkNesting(yaml)
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -99,7 +120,41 @@ public indirect enum ConfigValue: Sendable, Hashable, Codable {
             throw MetaConfigError.yaml(message: "\(error)")
         }
         guard let node else { return .mapping([]) }
-        return try ConfigValue(node: node, path: "")
+        var budget = Limits.configNodes
+        return try ConfigValue(node: node, path: "", budget: &budget)
+    }
+
+    /// Throws when lists and mappings nest deeper than `Limits.configDepth`.
+    /// Malformed YAML is left to the composer, which reports it with its position.
+    static func checkNesting(_ yaml: String) throws {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw MetaConfigError.yaml(message: "out of memory") }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        var bytes = Array(yaml.utf8)
+        try bytes.withUnsafeMutableBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var depth = 0
+            while true {
+                var event = yaml_event_t()
+                guard yaml_parser_parse(&parser, &event) == 1 else { return }
+                defer { yaml_event_delete(&event) }
+                switch event.type {
+                case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                    depth += 1
+                    if depth > Limits.configDepth {
+                        throw MetaConfigError.yaml(
+                            message: "lists and mappings nest deeper than \(Limits.configDepth) levels (line \(event.start_mark.line + 1)), the bound (SGX_MAX_CONFIG_DEPTH)")
+                    }
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    depth -= 1
+                case YAML_STREAM_END_EVENT:
+                    return
+                default:
+                    break
+                }
+            }
+        }
     }
 
     /// A short description of the kind of value, for errors.

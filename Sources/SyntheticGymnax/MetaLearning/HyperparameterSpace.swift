@@ -187,7 +187,7 @@ public struct EvalSchedule: Sendable, Equatable {
         }
         f.rejectUnknown(known)
         try f.throwIfUnknown()
-        numEvalEnvs = try f.int("num_eval_envs", min: 1)
+        numEvalEnvs = try f.int("num_eval_envs", min: 1, max: Limits.environments)
         func either(_ a: String, _ b: String) throws -> Double {
             let x = try f.optionalNumber(a), y = try f.optionalNumber(b)
             if x != nil && y != nil { throw MetaConfigError.invalidValue(key: f.key(b), reason: "give either \(a) or \(b)") }
@@ -215,8 +215,11 @@ public struct EvalSchedule: Sendable, Equatable {
                 (power, powerIsInteger) = (1, true)
             }
         }
-        for (k, v) in [("init_value", initValue), ("end_value", endValue)] where v < 0 {
-            throw MetaConfigError.invalidValue(key: f.key(k), reason: "an evaluation length must be >= 0, got \(v)")
+        for (k, v) in [("init_value", initValue), ("end_value", endValue)] where v < 0 || v > Double(Limits.int32) {
+            throw MetaConfigError.invalidValue(key: f.key(k), reason: "an evaluation length must be in 0...\(Limits.int32), got \(v)")
+        }
+        if power < 0 {
+            throw MetaConfigError.invalidValue(key: f.key("power"), reason: "must be >= 0 (a negative power makes the length infinite), got \(power)")
         }
     }
 
@@ -243,7 +246,11 @@ public struct EvalSchedule: Sendable, Equatable {
     /// `schedule(gen).astype(int)`, truncated toward zero.
     public func evaluationSteps(generation: Int) -> Int {
         let v = value(generation: generation)
-        return Int(v.rounded(.towardZero))
+        // Bounded by the checked init and end values; NaN (0^0-like edge
+        // cases of the float arithmetic) or beyond int32 saturate, as no
+        // evaluation length may trap.
+        guard v.isFinite else { return v.isNaN ? 0 : (v > 0 ? Limits.int32 : 0) }
+        return Swift.min(Swift.max(Int(v.rounded(.towardZero)), Int(Int32.min)), Limits.int32)
     }
 
     /// `lax.integer_pow`: binary exponentiation, as JAX lowers `x ** n`.

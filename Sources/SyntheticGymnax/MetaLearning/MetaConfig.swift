@@ -55,14 +55,31 @@ public struct MetaConfig: Sendable, Equatable {
         try self.init(value: try ConfigValue.parse(yaml: yaml))
     }
 
-    /// Parses a config file; errors name the file.
-    public init(contentsOfFile path: String) throws {
-        let text: String
+    /// The text of a config file, its size checked against
+    /// `Limits.configBytes` before it is read. Throws
+    /// `MetaConfigError.unreadable` when it cannot be read, `.yaml` when it
+    /// is too large.
+    public static func text(ofFile path: String) throws -> String {
+        let size: Int
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        } catch {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw MetaConfigError.unreadable(path: path, reason: exists ? error.localizedDescription : "no such file")
+        }
+        guard size <= Limits.configBytes else {
+            throw MetaConfigError.yaml(message: "\(path) has \(size) bytes, more than the bound of \(Limits.configBytes) (1 MiB, SGX_MAX_CONFIG_BYTES)")
+        }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw MetaConfigError.unreadable(path: path, reason: error.localizedDescription)
         }
+    }
+
+    /// Parses a config file; errors name the file.
+    public init(contentsOfFile path: String) throws {
+        let text = try Self.text(ofFile: path)
         do {
             try self.init(yaml: text)
         } catch let e as MetaConfigError {
@@ -82,7 +99,7 @@ public struct MetaConfig: Sendable, Equatable {
             throw MetaConfigError.invalidValue(
                 key: "env_name", reason: "unknown environment '\(envName)'; known: \(AnyEnvironment.realIDs.joined(separator: ", "))")
         }
-        seedID = try root.optionalInt("seed_id") ?? 0
+        seedID = try root.optionalInt("seed_id", max: 999_999_999_999_999) ?? 0
 
         // inner_loop_algorithm: a name or a list of names.
         switch try root.required("inner_loop_algorithm") {
@@ -251,8 +268,8 @@ public struct MetaSettings: Sendable, Equatable {
         f.rejectUnknown(Self.keys)
         try f.throwIfUnknown()
         numGenerations = try f.int("num_generations", min: 1)
-        numRollouts = try f.optionalInt("num_rollouts", min: 1) ?? 1
-        numRolloutsMean = try f.optionalInt("num_rollouts_mean", min: 1) ?? 1
+        numRollouts = try f.optionalInt("num_rollouts", min: 1, max: Limits.rollouts) ?? 1
+        numRolloutsMean = try f.optionalInt("num_rollouts_mean", min: 1, max: Limits.rollouts) ?? 1
         meanEvalFreq = try f.optionalInt("mean_eval_freq", min: 1) ?? 1
         multiAlgoMode = try f.optionalString("multi_algo_mode")
         if let keep = try f.optionalNumber("halving_keep") {
@@ -304,7 +321,12 @@ public struct SynthEnvKwargs: Sendable, Equatable {
                 guard case let .list(items) = v, !items.isEmpty else {
                     throw MetaConfigError.wrongType(key: key, expected: "a non-empty list of layer sizes", found: v.kindDescription)
                 }
-                features = try items.enumerated().map { try Fields.integer($1, key: "\(key)[\($0)]", min: 1) }
+                guard items.count <= Limits.layers else {
+                    throw MetaConfigError.invalidValue(key: key, reason: "\(items.count) layers exceed the bound of \(Limits.layers)")
+                }
+                features = try items.enumerated().map {
+                    try Fields.integer($1, key: "\(key)[\($0)]", min: 1, max: Limits.layerWidth)
+                }
             }
             if let name = try net.optionalString("activation") {
                 guard let a = Activation(rawValue: name) else {
@@ -329,9 +351,9 @@ public struct SynthEnvKwargs: Sendable, Equatable {
                     guard items.count == 1 else {
                         throw MetaConfigError.wrongType(key: key, expected: "a size or a one-element list", found: v.kindDescription)
                     }
-                    latentSize = try Fields.integer(items[0], key: "\(key)[0]", min: 1)
+                    latentSize = try Fields.integer(items[0], key: "\(key)[0]", min: 1, max: Limits.layerWidth)
                 } else {
-                    latentSize = try Fields.integer(v, key: key, min: 1)
+                    latentSize = try Fields.integer(v, key: key, min: 1, max: Limits.layerWidth)
                 }
             }
         }
@@ -443,22 +465,24 @@ struct Fields {
     }
 
     /// An integer; integral floats ("300.0") are accepted, as Python's range() would not be.
-    static func integer(_ v: ConfigValue, key: String, min: Int? = nil) throws -> Int {
+    /// At most `max`: by default 2^31 - 1, as every count the C ABI reports is an int32.
+    static func integer(_ v: ConfigValue, key: String, min: Int? = nil, max: Int = Limits.int32) throws -> Int {
         guard case let .scalar(s) = v, let d = s.number, d.isFinite, d == d.rounded(), abs(d) < 1e15 else {
             throw MetaConfigError.wrongType(key: key, expected: "an integer", found: v.kindDescription)
         }
         let i = Int(d)
         if let min, i < min { throw MetaConfigError.invalidValue(key: key, reason: "must be at least \(min), got \(i)") }
+        if i > max { throw MetaConfigError.invalidValue(key: key, reason: "must be at most \(max), got \(i)") }
         return i
     }
 
-    func int(_ name: String, min: Int? = nil) throws -> Int {
-        try Self.integer(try required(name), key: key(name), min: min)
+    func int(_ name: String, min: Int? = nil, max: Int = Limits.int32) throws -> Int {
+        try Self.integer(try required(name), key: key(name), min: min, max: max)
     }
 
-    func optionalInt(_ name: String, min: Int? = nil) throws -> Int? {
+    func optionalInt(_ name: String, min: Int? = nil, max: Int = Limits.int32) throws -> Int? {
         guard let v = optional(name) else { return nil }
-        return try Self.integer(v, key: key(name), min: min)
+        return try Self.integer(v, key: key(name), min: min, max: max)
     }
 
     func optionalNumber(_ name: String) throws -> Double? {

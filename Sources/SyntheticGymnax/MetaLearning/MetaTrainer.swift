@@ -24,8 +24,10 @@ import Foundation
 /// one inner-loop run per thread; the results do not depend on `workers`.
 ///
 /// Files in the output directory, all rewritten after every generation
-/// (each through a temporary file and a rename, so a kill loses at most the
-/// generation in progress):
+/// (each through a temporary file, flushed to disk, and a rename, so a kill
+/// loses at most the generation in progress; the checkpoints first, then
+/// state.json, the commit point, then log.csv, which a resume rewrites if a
+/// kill left it one row short):
 /// - `state.json`: the strategy, the key, the generation, the log, the
 ///   config's text; a new `MetaTrainer` on the same directory resumes from it;
 /// - `log.csv`: one row per generation (upstream's columns);
@@ -123,7 +125,13 @@ public final class MetaTrainer {
         if FileManager.default.fileExists(atPath: statePath.path) {
             let saved: State
             do {
+                let size = (try? FileManager.default.attributesOfItem(atPath: statePath.path)[.size] as? Int) ?? 0
+                guard size <= Limits.stateBytes else {
+                    throw AgentError.invalidArgument("\(statePath.path) has \(size) bytes, more than the bound of \(Limits.stateBytes) (1 GiB)")
+                }
                 saved = try JSONDecoder().decode(State.self, from: try Data(contentsOf: statePath))
+            } catch let error as AgentError {
+                throw error
             } catch {
                 throw AgentError.invalidArgument("\(statePath.path) is not a meta-training state of this project: \(error)")
             }
@@ -138,6 +146,11 @@ public final class MetaTrainer {
                 throw AgentError.invalidArgument("\(statePath.path) does not fit the config (\(parameters.count) parameters)")
             }
             state = saved
+            // A kill between the state and the log leaves the log one row
+            // short: bring it level before anything else.
+            if (try? String(contentsOf: self.directory.appendingPathComponent("log.csv"), encoding: .utf8)) != csv {
+                try atomicWrite(Data(csv.utf8), "log.csv")
+            }
         } else {
             let (loopKey, strategyKey) = config.initialKeys
             var strategy = try config.makeStrategy(numDims: parameters.count, key: strategyKey)
@@ -305,7 +318,11 @@ public final class MetaTrainer {
         try atomicWrite(try encoder.encode(state), "state.json")
     }
 
-    /// Writes the checkpoints, the log and the state (the state last).
+    /// Writes the checkpoints, then the state (the commit point of the
+    /// generation), then the log, each file through `AtomicFile` (fsync,
+    /// rename). A kill leaves state.json at the last complete generation,
+    /// log.csv equal to its log or one row short of it (rewritten on
+    /// resume), and checkpoints of that generation or of the one after.
     private func save(bestMean: [Float]?) throws {
         try writeCheckpoint(state.strategy.mean, "mean.safetensors", note: "search mean after generation \(state.generation)")
         try writeCheckpoint(state.strategy.bestMember, "best_member.safetensors",
@@ -314,10 +331,10 @@ public final class MetaTrainer {
             try writeCheckpoint(bestMean, "best_mean.safetensors",
                                 note: "search mean of generation \(state.generation), mean fitness \(state.bestMeanFitness!)")
         }
-        try atomicWrite(Data(csv.utf8), "log.csv")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try atomicWrite(try encoder.encode(state), "state.json")
+        try atomicWrite(Data(csv.utf8), "log.csv")
     }
 
     private func writeCheckpoint(_ vector: [Float], _ name: String, note: String) throws {
@@ -327,21 +344,11 @@ public final class MetaTrainer {
         c.extraMetadata["meta_training"] = note
         env = try SyntheticEnvironment(configuration: c, initialState: env.initialState, reward: env.reward,
                                        nextStateDelta: env.nextStateDelta, done: env.done)
-        let temporary = directory.appendingPathComponent(".\(name).tmp")
-        try env.save(to: temporary.path)
-        try replace(directory.appendingPathComponent(name), with: temporary)
+        try env.save(to: directory.appendingPathComponent(name).path)
     }
 
     private func atomicWrite(_ data: Data, _ name: String) throws {
-        let temporary = directory.appendingPathComponent(".\(name).tmp")
-        try data.write(to: temporary)
-        try replace(directory.appendingPathComponent(name), with: temporary)
-    }
-
-    private func replace(_ destination: URL, with source: URL) throws {
-        guard rename(source.path, destination.path) == 0 else {
-            throw EnvironmentError.io(path: destination.path, reason: "cannot be written (\(String(cString: strerror(errno))))")
-        }
+        try AtomicFile.write(data, to: directory.appendingPathComponent(name).path)
     }
 
     /// The log as CSV, upstream's column names: num_gens, time_gen,

@@ -86,6 +86,10 @@ public struct SNES: EvolutionStrategy {
         /// Throws for the first option out of range, naming it.
         public func validate() throws {
             try OptionCheck.require(popsize >= 2, "popsize", "must be at least 2, got \(popsize)")
+            try OptionCheck.require(popsize <= Limits.population, "popsize",
+                                    "must be at most \(Limits.population) (SGX_MAX_POPULATION), got \(popsize)")
+            try OptionCheck.require(numDims <= Limits.bufferFloats / popsize, "popsize",
+                                    "\(popsize) members of \(numDims) parameters exceed the bound of \(Limits.bufferFloats) floats (SGX_MAX_BUFFER_FLOATS)")
             try OptionCheck.require(numDims >= 1, "num_dims", "must be at least 1, got \(numDims)")
             try OptionCheck.require(sigmaInit.isFinite && sigmaInit > 0, "sigma_init", "must be positive, got \(sigmaInit)")
             try OptionCheck.require(temperature.isFinite && temperature >= 0, "temperature", "must be >= 0, got \(temperature)")
