@@ -153,7 +153,9 @@ public struct Policy: Sendable, Equatable {
                                  maxSteps: Int? = nil, observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) throws
         -> (returns: [Float], lengths: [Int32])
     {
-        guard episodes >= 1 else { throw AgentError.invalidArgument("episodes must be at least 1, got \(episodes)") }
+        guard episodes >= 1, episodes <= Limits.environments else {
+            throw AgentError.invalidArgument("episodes must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(episodes)")
+        }
         if let maxSteps, maxSteps < 1 { throw AgentError.invalidArgument("maxSteps must be at least 1, got \(maxSteps)") }
         try checkFits(env)
         let actor = makeActor()

@@ -29,8 +29,12 @@ public enum TransferEvaluation {
                            spaces: [Algorithm: HyperparameterSpace], runs: Int, episodes: Int, seed: Int64,
                            workers: Int = availableCores, deterministic: Bool = true,
                            progress: ((Int, Int) -> Bool)? = nil) throws -> [Result] {
-        guard runs >= 1 else { throw AgentError.invalidArgument("runs must be at least 1, got \(runs)") }
-        guard episodes >= 1 else { throw AgentError.invalidArgument("episodes must be at least 1, got \(episodes)") }
+        guard runs >= 1, runs <= Limits.rollouts else {
+            throw AgentError.invalidArgument("runs must be in 1...\(Limits.rollouts) (SGX_MAX_RUNS), got \(runs)")
+        }
+        guard episodes >= 1, episodes <= Limits.environments else {
+            throw AgentError.invalidArgument("episodes must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(episodes)")
+        }
         for a in algorithms {
             guard spaces[a] != nil else {
                 throw AgentError.invalidArgument("no hyperparameters for \(a.rawValue) (the config has no inner_config.\(a.rawValue))")
