@@ -83,6 +83,43 @@ const char *sgx_last_error(void);
 const char *sgx_status_name(int32_t status);
 
 /* ------------------------------------------------------------------------ */
+/* Bounds on untrusted input                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Checkpoints, policy files and configs come from strangers; arguments and
+ * states come from callers. No value in them can kill the process: every
+ * number read is range-checked and all size arithmetic is overflow-checked,
+ * and the sizes below, which have no natural bound, are checked before
+ * anything is allocated. A value beyond them is refused with
+ * SGX_ERR_FORMAT (in a file) or SGX_ERR_INVALID_ARGUMENT (in an argument
+ * or a hyperparameter); the message names the value and the bound. The
+ * bounds are far above what the paper's configs and checkpoints use.
+ */
+#define SGX_MAX_VEC_ENVS (1 << 20)        /**< copies per sgx_vec_env; episodes per evaluation */
+#define SGX_MAX_NUM_ENVS (1 << 20)        /**< num_envs of a training run */
+#define SGX_MAX_BATCH (1 << 24)           /**< buffer_size, batch_size, num_steps, num_minibatches,
+                                               num_envs * num_steps (PPO's rollout) */
+#define SGX_MAX_BUFFER_FLOATS (1 << 30)   /**< floats of a training run's rollout or replay buffer
+                                               (transitions * (2 obs + actions + 8)); of a population */
+#define SGX_MAX_LAYER_WIDTH (1 << 16)     /**< units of a layer: hidden_layer_sizes, a checkpoint's
+                                               features and latent_size, a policy file's sizes */
+#define SGX_MAX_LAYERS 64                 /**< layers of a network */
+#define SGX_MAX_NETWORK_PARAMETERS (1 << 26) /**< weights and biases of one network */
+#define SGX_MAX_FILE_BYTES (1 << 30)      /**< size of a checkpoint or policy file (checked before reading) */
+#define SGX_MAX_HEADER_BYTES (1 << 24)    /**< size of a safetensors JSON header */
+#define SGX_MAX_CONFIG_BYTES (1 << 20)    /**< size of a YAML config (checked before reading) */
+#define SGX_MAX_CONFIG_DEPTH 64           /**< nesting of lists and mappings in a config */
+#define SGX_MAX_CONFIG_NODES (1 << 20)    /**< values of a config with its aliases expanded */
+#define SGX_MAX_POPULATION (1 << 16)      /**< strategy_params.popsize */
+#define SGX_MAX_RUNS (1 << 16)            /**< num_rollouts, num_rollouts_mean; runs of sgx_evaluate_transfer */
+/* Every other integer of a config, and every loop count of a training run
+ * (epochs, gradient steps, delays), is at most 2^31 - 1; total_timesteps
+ * and eval_freq below 10^15. Float parameters and hyperparameters must be
+ * finite in float32 (magnitude at most 3.4028235e38; a hyperparameter may
+ * be "inf" where documented). */
+
+/* ------------------------------------------------------------------------ */
 /* PRNG: JAX's threefry2x32 (jax_threefry_partitionable=True)               */
 /* ------------------------------------------------------------------------ */
 
@@ -149,8 +186,14 @@ enum {
  * "gravity"; integer parameters must be given integral values). `param_names`
  * and `param_values` may be NULL when num_params == 0.
  * On success *out_env receives a handle to free with sgx_env_free.
+ * Float parameters must be finite in float32 (gravity = 1e308 is refused),
+ * integer ones int32 integers. A name may be given once; an array
+ * parameter whole or not at all (all three of Acrobot's
+ * "available_torque[i]", or none) — the same rule as sgx_train's for
+ * hyperparameters given twice.
  * Errors: SGX_ERR_UNKNOWN_ID, SGX_ERR_UNKNOWN_PARAMETER, SGX_ERR_INVALID_ARGUMENT
- * (non-finite value, non-integral or non-positive max_steps_in_episode, ...).
+ * (non-finite value or one beyond float32, non-integral or non-positive
+ * max_steps_in_episode, a name given twice, part of an array parameter, ...).
  */
 int32_t sgx_env_create(const char *id, const char *const *param_names,
                        const double *param_values, int32_t num_params, sgx_env **out_env);
@@ -226,10 +269,18 @@ int32_t sgx_env_state_field(const sgx_env *env, int32_t index, const char **out_
  * parameter that may be overridden is "max_steps_in_episode", and only for a
  * checkpoint whose networks include next-state and done (one with
  * max_steps_in_episode > 1).
+ * The file is untrusted: its size (at most SGX_MAX_FILE_BYTES, checked
+ * before reading), its header (at most SGX_MAX_HEADER_BYTES), every shape
+ * and offset (overflow-checked; the tensors must cover the data exactly,
+ * as the safetensors library requires) and every metadata number
+ * (max_steps_in_episode an int32, features and latent_size at most
+ * SGX_MAX_LAYER_WIDTH, at most SGX_MAX_LAYERS layers, at most
+ * SGX_MAX_NETWORK_PARAMETERS per network) are checked.
  * Errors: SGX_ERR_IO (missing or unreadable file), SGX_ERR_FORMAT (truncated,
  * corrupt, a missing or unexpected tensor, a wrong shape, non-finite
- * weights, bad metadata), SGX_ERR_UNKNOWN_ID (unknown env_id), and those of
- * sgx_env_create for the parameters.
+ * weights, bad metadata, a size beyond the bounds), SGX_ERR_UNKNOWN_ID
+ * (unknown env_id), and those of sgx_env_create for the parameters
+ * (max_steps_in_episode given twice).
  */
 int32_t sgx_env_create_from_checkpoint(const char *path, const char *const *param_names,
                                        const double *param_values, int32_t num_params,
@@ -284,6 +335,12 @@ int32_t sgx_env_reset(const sgx_env *env, int32_t n, const uint32_t *keys, float
  *                  `truncated`; both flags may be 1
  *   out_final_obs  n*obs_size float32: the observation the step reached,
  *                  before any reset (gymnax 1.x's `final_observation`)
+ * The states are the caller's and may hold any values: non-finite floats
+ * flow through the dynamics (NaN in, NaN out), and `time` is int32
+ * arithmetic that wraps as in JAX (gymnax under jit): a state with time =
+ * INT32_MAX steps to time = INT32_MIN, which is below every step limit, so
+ * the episode goes on. Every environment, classic, MuJoCo or synthetic,
+ * behaves so, here and under jit.
  * Errors: SGX_ERR_WRONG_ACTION_TYPE, SGX_ERR_INVALID_ACTION (nothing is
  * written when any action is invalid), SGX_ERR_NULL_POINTER,
  * SGX_ERR_INVALID_ARGUMENT (n < 1).
@@ -315,7 +372,11 @@ int32_t sgx_env_step_continuous(const sgx_env *env, int32_t n, const uint32_t *k
  */
 typedef struct sgx_vec_env sgx_vec_env;
 
-/** Creates n >= 1 copies of `env`; call sgx_vec_env_reset before stepping. */
+/**
+ * Creates 1 <= n <= SGX_MAX_VEC_ENVS copies of `env` (checked before
+ * allocating; SGX_ERR_INVALID_ARGUMENT beyond it); call sgx_vec_env_reset
+ * before stepping.
+ */
 int32_t sgx_vec_env_create(const sgx_env *env, int32_t n, int64_t seed, sgx_vec_env **out_vec);
 
 /** Frees a vector environment. NULL is accepted and ignored. */
@@ -329,7 +390,8 @@ int32_t sgx_vec_env_reset(sgx_vec_env *vec, int64_t seed, float *out_obs);
  * n*obs_size observations (after any reset), n rewards, n terminal flags,
  * n time-limit flags, and, unless out_final_obs is NULL, the n*obs_size
  * observations reached before any reset. On an invalid action nothing is
- * written and the state is unchanged.
+ * written and the state is unchanged. Before the first sgx_vec_env_reset:
+ * SGX_ERR_INVALID_ARGUMENT (there are no states to step).
  */
 int32_t sgx_vec_env_step_discrete(sgx_vec_env *vec, const int32_t *actions, float *out_obs,
                                   float *out_reward, uint8_t *out_terminated,
@@ -426,10 +488,22 @@ typedef struct sgx_train_stats {
  * of threads. Training runs on the calling thread (environment batches of
  * 512 or more use the other cores); train several agents at once from
  * several threads.
+ * Sizes are bounded and checked before anything is allocated: num_envs
+ * <= SGX_MAX_NUM_ENVS; num_steps, num_envs * num_steps, num_minibatches,
+ * buffer_size, batch_size <= SGX_MAX_BATCH; hidden_layer_sizes at most
+ * SGX_MAX_LAYERS layers of at most SGX_MAX_LAYER_WIDTH units, and at most
+ * SGX_MAX_NETWORK_PARAMETERS per network for env's sizes; the rollout or
+ * replay buffer at most SGX_MAX_BUFFER_FLOATS floats; other counts at
+ * most 2^31 - 1. Float values must be finite in float32 (or "inf" where
+ * rejax allows it).
+ * Divergence is an error, not a policy: a run whose parameters (or
+ * observation statistics) are not finite at the end, e.g. PPO on
+ * Pendulum-v1 with learning_rate = 1e30, returns SGX_ERR_INVALID_ARGUMENT
+ * with a message that says "diverged" and names the hyperparameters.
  * Errors: SGX_ERR_INVALID_ARGUMENT (unknown algorithm, a malformed or
  * out-of-range value, an algorithm that cannot use env's action space, a
- * name given twice), SGX_ERR_UNKNOWN_PARAMETER (a name the algorithm does
- * not have; the message lists its names), SGX_ERR_NULL_POINTER.
+ * name given twice, a diverged run), SGX_ERR_UNKNOWN_PARAMETER (a name the
+ * algorithm does not have; the message lists its names), SGX_ERR_NULL_POINTER.
  */
 int32_t sgx_train(const char *algorithm, const sgx_env *env, const char *const *hparam_names,
                   const char *const *hparam_values, int32_t num_hparams, int64_t seed,
@@ -442,8 +516,12 @@ void sgx_policy_free(sgx_policy *policy);
  * Loads a policy saved by sgx_policy_save (safetensors: the network's
  * tensors by rejax's module names, metadata with the algorithm, env_id,
  * activation, sizes, head, action space and hyperparameters "hp.<name>").
+ * The file is checked as sgx_env_create_from_checkpoint checks a checkpoint
+ * (sizes, header, shapes, offsets; layer sizes within SGX_MAX_LAYER_WIDTH,
+ * SGX_MAX_LAYERS and SGX_MAX_NETWORK_PARAMETERS).
  * Errors: SGX_ERR_IO (missing or unreadable file), SGX_ERR_FORMAT (not a
- * policy file, a missing tensor or a wrong shape, non-finite weights).
+ * policy file, a missing tensor or a wrong shape, non-finite weights, a
+ * size beyond the bounds).
  */
 int32_t sgx_policy_load(const char *path, sgx_policy **out_policy);
 
@@ -476,7 +554,8 @@ int32_t sgx_policy_num_actions(const sgx_policy *policy);
  * Writes n int32 actions in [0, num_actions) (discrete policies; else
  * SGX_ERR_WRONG_ACTION_TYPE) or n*num_actions float32 inside the action
  * box (continuous policies, sgx_policy_act_continuous).
- * Errors: SGX_ERR_INVALID_ARGUMENT (n < 1, a non-finite observation).
+ * Errors: SGX_ERR_INVALID_ARGUMENT (n < 1, a non-finite observation, an
+ * action that comes out non-finite: the message says which).
  */
 int32_t sgx_policy_act_discrete(const sgx_policy *policy, int32_t n, const float *obs,
                                 int32_t deterministic, const uint32_t key[2], int32_t *out_actions);
@@ -493,7 +572,9 @@ int32_t sgx_policy_act_continuous(const sgx_policy *policy, int32_t n, const flo
  * environment's max_steps_in_episode). Writes `episodes` float32 returns
  * and, unless out_lengths is NULL, `episodes` int32 lengths.
  * Errors: SGX_ERR_INVALID_ARGUMENT (the policy's observation or action
- * space does not fit env, episodes < 1, max_steps < 0).
+ * space does not fit env, episodes < 1 or > SGX_MAX_VEC_ENVS, max_steps <
+ * 0, a non-finite action or return: the policy or the environment
+ * diverged, and the message says where).
  */
 int32_t sgx_policy_evaluate(const sgx_policy *policy, const sgx_env *env, int32_t episodes,
                             int64_t seed, int32_t deterministic, int32_t max_steps,
@@ -559,8 +640,13 @@ typedef int32_t (*sgx_progress_fn)(const sgx_meta_progress *progress, void *user
  * `workers` threads (0: all cores; population members' runs in parallel;
  * the results do not depend on it).
  *
- * Files in out_dir, rewritten atomically after every generation (a kill
- * loses at most the generation in progress):
+ * Files in out_dir, rewritten atomically after every generation (each
+ * written to a temporary file, flushed to disk with fsync, then renamed;
+ * a kill loses at most the generation in progress). Order: the
+ * checkpoints, then state.json (the commit point), then log.csv; so after
+ * a kill log.csv holds state.json's log or lacks its last row, never a
+ * generation state.json does not have, and the same call resumes (and
+ * rewrites log.csv first):
  *   state.json               the strategy, key, log and config text: resume
  *   log.csv                  one row per generation (upstream's columns:
  *                            num_gens, time_gen, eval_steps, best_fitness,
@@ -582,10 +668,21 @@ typedef int32_t (*sgx_progress_fn)(const sgx_meta_progress *progress, void *user
  * one. `out_completed` (may be NULL) receives the number of generations
  * complete in out_dir, on success and on SGX_STOPPED.
  *
+ * The config is untrusted: at most SGX_MAX_CONFIG_BYTES (checked before
+ * reading), lists and mappings nested at most SGX_MAX_CONFIG_DEPTH deep
+ * (checked before the YAML is composed, so a config nested 5,000 deep is
+ * an error, not a stack overflow), at most SGX_MAX_CONFIG_NODES values with
+ * aliases expanded; integers at most 2^31 - 1, popsize at most
+ * SGX_MAX_POPULATION, num_rollouts and num_rollouts_mean at most
+ * SGX_MAX_RUNS, num_eval_envs at most SGX_MAX_VEC_ENVS, network sizes as
+ * for checkpoints, evaluation lengths in 0...2^31 - 1. Inner-loop runs that
+ * diverge are recorded as failed runs (log.csv's failed_runs/<algo>).
+ *
  * Errors: SGX_ERR_NULL_POINTER (config_path, out_dir), SGX_ERR_IO (the
  * config cannot be read, out_dir or its files cannot be written),
- * SGX_ERR_FORMAT (invalid YAML, or a config that does not fit the schema:
- * the message names the key, e.g. "meta_config.num_generations"),
+ * SGX_ERR_FORMAT (invalid YAML, a config beyond the bounds above, or one
+ * that does not fit the schema: the message names the key, e.g.
+ * "meta_config.num_generations"),
  * SGX_ERR_INVALID_ARGUMENT (generations or workers < 0, out_dir holds
  * another config's run or a state that is not ours), SGX_STOPPED.
  */
@@ -597,7 +694,7 @@ int32_t sgx_metalearn(const char *config_path, const char *out_dir, int32_t gene
  * in order): *out_count receives their number (may be NULL), and
  * `out_names` (`size` bytes, may be NULL when size == 0) their names
  * comma-separated and NUL-terminated, e.g. "ppo,sac,dqn". The config is
- * checked in full, as by sgx_metalearn.
+ * checked in full, as by sgx_metalearn (bounds included).
  * Errors: those of sgx_metalearn for the config; SGX_ERR_INVALID_ARGUMENT
  * if the names do not fit in `size` bytes (nothing is written to out_names).
  */
@@ -629,11 +726,14 @@ int32_t sgx_meta_config_algorithms(const char *config_path, char *out_names, int
  *                    iqm_size == 0): each algorithm's interquartile mean of
  *                    its finite returns (scipy's trim_mean(x, 0.25); NaN
  *                    when every run failed)
+ * The checkpoint and the config are checked as by
+ * sgx_env_create_from_checkpoint and sgx_metalearn.
  * Errors: SGX_ERR_NULL_POINTER, SGX_ERR_IO and SGX_ERR_FORMAT (the
  * checkpoint or the config), SGX_ERR_INVALID_ARGUMENT (an unknown
  * algorithm, one the config has no inner_config for or that cannot act in
- * the real environment, runs < 1, episodes, workers < 0, a buffer too small,
- * a config of another environment), SGX_STOPPED.
+ * the real environment, runs < 1 or > SGX_MAX_RUNS, episodes > SGX_MAX_VEC_ENVS,
+ * episodes, workers < 0, a buffer too small, a config of another
+ * environment), SGX_STOPPED.
  */
 int32_t sgx_evaluate_transfer(const char *checkpoint_path, const char *config_path, const char *algorithms,
                               int32_t runs, int32_t episodes, int64_t seed, int32_t workers,

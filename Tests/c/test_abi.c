@@ -669,6 +669,344 @@ static void test_metalearning(void) {
     remove_run(dir2);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Untrusted input (issue 20): every case returns its documented status     */
+/* with a message naming the value; none may kill this process.             */
+/* ------------------------------------------------------------------------ */
+
+static int hostile_cases = 0;
+
+/* One bad-input case: the call returns `expected` and the message mentions `needle`. */
+#define HOSTILE(call, expected, needle)      \
+    do {                                     \
+        hostile_cases++;                     \
+        CHECK_STATUS(call, expected);        \
+        CHECK_ERROR_MENTIONS(needle);        \
+    } while (0)
+
+typedef struct {
+    const char *name;
+    int64_t rows, cols; /* cols < 0: a vector [rows] */
+} tensor_spec;
+
+/* A safetensors file: the metadata (a JSON object's members), the tensors
+ * (zeros, laid out in order), then `extra` raw header members and
+ * `extra_bytes` more zero bytes of data. */
+static void write_safetensors(const char *path, const char *metadata, const tensor_spec *t, int n, const char *extra,
+                              long extra_bytes) {
+    static char header[1 << 16];
+    int len = snprintf(header, sizeof header, "{\"__metadata__\":{%s}", metadata);
+    long offset = 0;
+    for (int i = 0; i < n; i++) {
+        long count = t[i].cols < 0 ? (long)t[i].rows : (long)(t[i].rows * t[i].cols);
+        if (t[i].cols < 0)
+            len += snprintf(header + len, sizeof header - len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
+                            "\"data_offsets\":[%ld,%ld]}", t[i].name, (long long)t[i].rows, offset, offset + 4 * count);
+        else
+            len += snprintf(header + len, sizeof header - len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
+                            "\"data_offsets\":[%ld,%ld]}", t[i].name, (long long)t[i].rows, (long long)t[i].cols,
+                            offset, offset + 4 * count);
+        offset += 4 * count;
+    }
+    if (extra) len += snprintf(header + len, sizeof header - len, ",%s", extra);
+    len += snprintf(header + len, sizeof header - len, "}");
+    while (len % 8) header[len++] = ' ';
+    FILE *f = fopen(path, "wb");
+    uint64_t hl = (uint64_t)len;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(hl >> (8 * i));
+    fwrite(le, 1, 8, f);
+    fwrite(header, 1, (size_t)len, f);
+    for (long i = 0; i < offset + extra_bytes; i++) fputc(0, f);
+    fclose(f);
+}
+
+/* CartPole checkpoints with one hidden layer of 4: the one-step kind (initial
+ * state and reward networks) and, with `four`, next-state and done too. */
+static const tensor_spec cartpole_nets[] = {
+    {"initial_state.Dense_0.kernel", 4, 4}, {"initial_state.Dense_0.bias", 4, -1},
+    {"initial_state.Dense_1.kernel", 4, 4}, {"initial_state.Dense_1.bias", 4, -1},
+    {"reward.Dense_0.kernel", 6, 4},        {"reward.Dense_0.bias", 4, -1},
+    {"reward.Dense_1.kernel", 4, 1},        {"reward.Dense_1.bias", 1, -1},
+    {"next_state_delta.Dense_0.kernel", 6, 4}, {"next_state_delta.Dense_0.bias", 4, -1},
+    {"next_state_delta.Dense_1.kernel", 4, 4}, {"next_state_delta.Dense_1.bias", 4, -1},
+    {"done.Dense_0.kernel", 4, 4},          {"done.Dense_0.bias", 4, -1},
+    {"done.Dense_1.kernel", 4, 1},          {"done.Dense_1.bias", 1, -1},
+};
+
+static void write_cartpole_checkpoint(const char *path, int four, const char *features, const char *latent,
+                                      const char *max_steps, const char *extra, long extra_bytes) {
+    char metadata[1024];
+    snprintf(metadata, sizeof metadata,
+             "\"format\":\"synthetic-gymnax-swift/1\",\"env_id\":\"CartPole-v1\",\"features\":\"%s\","
+             "\"activation\":\"relu\",\"latent_dist\":\"normal\",\"latent_size\":\"%s\",\"max_steps_in_episode\":\"%s\"",
+             features, latent, max_steps);
+    write_safetensors(path, metadata, cartpole_nets, four ? 16 : 8, extra, extra_bytes);
+}
+
+static void test_hostile_checkpoints(void) {
+    const char *good = "/tmp/sgx_test_abi_hostile_good.safetensors", *bad = "/tmp/sgx_test_abi_hostile.safetensors",
+               *config = "/tmp/sgx_test_abi_hostile_config.yaml";
+    sgx_env *env = NULL;
+    /* the crafted files are right when nothing is wrong with them */
+    write_cartpole_checkpoint(good, 1, "4", "4", "200", NULL, 0);
+    CHECK_STATUS(sgx_env_create_from_checkpoint(good, NULL, NULL, 0, &env), SGX_OK);
+
+    /* a state handed back with time = INT32_MAX: int32 arithmetic wraps, as
+     * in JAX; the synthetic environment as the classic ones */
+    if (env) {
+        uint32_t keys[2] = {0, 3};
+        float state[5], obs[4], reward;
+        int32_t time, action = 1;
+        uint8_t done, term, trunc;
+        CHECK_STATUS(sgx_env_reset(env, 1, keys, obs, state, &time), SGX_OK);
+        time = INT32_MAX;
+        hostile_cases++;
+        CHECK_STATUS(sgx_env_step_discrete(env, 1, keys, state, &time, &action, obs, state, &time, &reward, &done,
+                                           &term, &trunc, NULL), SGX_OK);
+        CHECK(time == INT32_MIN && done == 0 && trunc == 0, "synthetic time wraps: %d done %d", time, done);
+        sgx_env_free(env);
+        env = NULL;
+    }
+    sgx_env *cartpole = NULL;
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 0, &cartpole), SGX_OK);
+    {
+        uint32_t keys[2] = {0, 3};
+        float state[4], obs[4], reward;
+        int32_t time, action = 1;
+        uint8_t done;
+        CHECK_STATUS(sgx_env_reset(cartpole, 1, keys, obs, state, &time), SGX_OK);
+        time = INT32_MAX;
+        hostile_cases++;
+        CHECK_STATUS(sgx_env_step_discrete(cartpole, 1, keys, state, &time, &action, obs, state, &time, &reward, &done,
+                                           NULL, NULL, NULL), SGX_OK);
+        CHECK(time == INT32_MIN && done == 0, "CartPole time wraps: %d done %d", time, done);
+    }
+    sgx_env_free(cartpole);
+
+    /* a shape whose element count overflows 64 bits */
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"reward.Dense_9.kernel\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+                              "\"data_offsets\":[208,224]}", 16);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "4294967296");
+    CHECK(env == NULL, "no handle for a bad file");
+    CHECK_ERROR_MENTIONS("overflows");
+    /* the same file through the transfer evaluation */
+    write_text(config, meta_config_text);
+    float returns[4];
+    HOSTILE(sgx_evaluate_transfer(bad, config, "ppo", 1, 1, 0, 1, NULL, NULL, returns, 4, NULL, 0), SGX_ERR_FORMAT,
+            "overflows");
+    /* dimensions and offsets that are not integers, or beyond 2^53 */
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[1e300],\"data_offsets\":[208,212]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "non-negative integers");
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[208,1e30]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "data_offsets");
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[208,212]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "'x'");
+    /* bytes that belong to no tensor */
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1", NULL, 12);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "belong to no tensor");
+    /* metadata numbers out of range */
+    write_cartpole_checkpoint(bad, 1, "4", "4", "2147483648", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "max_steps_in_episode");
+    CHECK_ERROR_MENTIONS("2147483648");
+    HOSTILE(sgx_evaluate_transfer(bad, config, "ppo", 1, 1, 0, 1, NULL, NULL, returns, 4, NULL, 0), SGX_ERR_FORMAT,
+            "2147483648");
+    write_cartpole_checkpoint(bad, 0, "100000", "4", "1", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "features");
+    CHECK_ERROR_MENTIONS("65536");
+    write_cartpole_checkpoint(bad, 0, "4", "4294967296", "1", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "latent_size");
+    char many[400] = "4";
+    for (int i = 0; i < 70; i++) strcat(many, ",4");
+    write_cartpole_checkpoint(bad, 0, many, "4", "1", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "64");
+    /* a header larger than SGX_MAX_HEADER_BYTES (the file holds it all) */
+    {
+        FILE *f = fopen(bad, "wb");
+        uint64_t hl = (uint64_t)SGX_MAX_HEADER_BYTES + 8;
+        unsigned char le[8];
+        for (int i = 0; i < 8; i++) le[i] = (unsigned char)(hl >> (8 * i));
+        fwrite(le, 1, 8, f);
+        fputc('{', f);
+        for (uint64_t i = 1; i < hl - 1; i++) fputc(' ', f);
+        fputc('}', f);
+        fclose(f);
+    }
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "16777224");
+    /* a file larger than SGX_MAX_FILE_BYTES (sparse: no disk used), refused before reading */
+    {
+        FILE *f = fopen(bad, "wb");
+        fseek(f, (long)SGX_MAX_FILE_BYTES + 8, SEEK_SET);
+        fputc(0, f);
+        fclose(f);
+    }
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "1 GiB");
+    /* a parameter given twice, for a checkpoint too */
+    const char *steps2[] = {"max_steps_in_episode", "max_steps_in_episode"};
+    double steps_v[] = {10, 20};
+    HOSTILE(sgx_env_create_from_checkpoint(good, steps2, steps_v, 2, &env), SGX_ERR_INVALID_ARGUMENT, "given twice");
+    /* a policy file whose layer sizes exceed the bounds */
+    write_safetensors(bad, "\"format\":\"synthetic-gymnax-swift policy 1\",\"algorithm\":\"ppo\",\"env_id\":\"CartPole-v1\","
+                           "\"activation\":\"tanh\",\"sizes\":\"4,99999999999,2\",\"head\":\"categorical\"", NULL, 0, NULL, 0);
+    sgx_policy *policy = NULL;
+    HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "99999999999");
+    write_safetensors(bad, "\"format\":\"synthetic-gymnax-swift policy 1\",\"algorithm\":\"ppo\",\"env_id\":\"CartPole-v1\","
+                           "\"activation\":\"tanh\",\"sizes\":\"4,60000,60000,2\",\"head\":\"categorical\"", NULL, 0, NULL, 0);
+    HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "parameters");
+    CHECK(policy == NULL, "no policy from a bad file");
+    remove(bad);
+    remove(good);
+    remove(config);
+}
+
+static void test_hostile_arguments(void) {
+    sgx_env *env = NULL, *cartpole = NULL, *pendulum = NULL;
+    CHECK_STATUS(sgx_env_create("CartPole-v1", NULL, NULL, 0, &cartpole), SGX_OK);
+    CHECK_STATUS(sgx_env_create("Pendulum-v1", NULL, NULL, 0, &pendulum), SGX_OK);
+    /* environment parameters */
+    const char *g[] = {"gravity"}, *gg[] = {"gravity", "gravity"};
+    double huge[] = {1e308}, two[] = {9.8, 10};
+    HOSTILE(sgx_env_create("CartPole-v1", g, huge, 1, &env), SGX_ERR_INVALID_ARGUMENT, "float32");
+    CHECK_ERROR_MENTIONS("'gravity'");
+    HOSTILE(sgx_env_create("CartPole-v1", gg, two, 2, &env), SGX_ERR_INVALID_ARGUMENT, "given twice");
+    const char *torque[] = {"available_torque[0]", "available_torque[1]"};
+    double tv[] = {-1, 1};
+    HOSTILE(sgx_env_create("Acrobot-v1", torque, tv, 2, &env), SGX_ERR_INVALID_ARGUMENT, "has 3 elements");
+    CHECK_ERROR_MENTIONS("available_torque[2]");
+    const char *ms[] = {"max_steps_in_episode"};
+    double big[] = {2147483648.0};
+    HOSTILE(sgx_env_create("CartPole-v1", ms, big, 1, &env), SGX_ERR_INVALID_ARGUMENT, "int32");
+    CHECK(env == NULL, "no environment from bad parameters");
+
+    /* vector environments */
+    sgx_vec_env *vec = NULL;
+    HOSTILE(sgx_vec_env_create(cartpole, INT32_MAX, 0, &vec), SGX_ERR_INVALID_ARGUMENT, "1048576");
+    HOSTILE(sgx_vec_env_create(cartpole, SGX_MAX_VEC_ENVS + 1, 0, &vec), SGX_ERR_INVALID_ARGUMENT, "SGX_MAX_VEC_ENVS");
+    CHECK_STATUS(sgx_vec_env_create(cartpole, 2, 0, &vec), SGX_OK);
+    int32_t actions[2] = {0, 1};
+    float obs[8], reward[2];
+    uint8_t term[2], trunc[2];
+    HOSTILE(sgx_vec_env_step_discrete(vec, actions, obs, reward, term, trunc, NULL), SGX_ERR_INVALID_ARGUMENT,
+            "sgx_vec_env_reset");
+    CHECK_STATUS(sgx_vec_env_reset(vec, 0, obs), SGX_OK);
+    CHECK_STATUS(sgx_vec_env_step_discrete(vec, actions, obs, reward, term, trunc, NULL), SGX_OK);
+    sgx_vec_env_free(vec);
+    sgx_vec_env *pvec = NULL;
+    CHECK_STATUS(sgx_vec_env_create(pendulum, 2, 0, &pvec), SGX_OK);
+    float pa[2] = {0, 0}, pobs[6];
+    HOSTILE(sgx_vec_env_step_continuous(pvec, pa, pobs, reward, term, trunc, NULL), SGX_ERR_INVALID_ARGUMENT,
+            "has not been reset");
+    sgx_vec_env_free(pvec);
+
+    /* hyperparameters */
+    sgx_policy *policy = NULL;
+#define TRAIN1(algo, e, name, value) \
+    sgx_train(algo, e, (const char *[]){name}, (const char *[]){value}, 1, 0, &policy, NULL)
+#define TRAIN2(algo, e, n1, v1, n2, v2) \
+    sgx_train(algo, e, (const char *[]){n1, n2}, (const char *[]){v1, v2}, 2, 0, &policy, NULL)
+    HOSTILE(TRAIN2("ppo", cartpole, "num_envs", "1e14", "num_steps", "1e14"), SGX_ERR_INVALID_ARGUMENT, "num_envs");
+    CHECK_ERROR_MENTIONS("1048576");
+    HOSTILE(TRAIN2("ppo", cartpole, "num_envs", "1048576", "num_steps", "1048576"), SGX_ERR_INVALID_ARGUMENT,
+            "num_envs * num_steps");
+    HOSTILE(TRAIN1("ppo", cartpole, "num_steps", "1e12"), SGX_ERR_INVALID_ARGUMENT, "16777216");
+    HOSTILE(TRAIN1("dqn", cartpole, "buffer_size", "1e12"), SGX_ERR_INVALID_ARGUMENT, "buffer_size");
+    HOSTILE(TRAIN1("sac", pendulum, "batch_size", "1e13"), SGX_ERR_INVALID_ARGUMENT, "batch_size");
+    HOSTILE(TRAIN1("td3", pendulum, "num_envs", "1e12"), SGX_ERR_INVALID_ARGUMENT, "num_envs");
+    HOSTILE(TRAIN1("td3", pendulum, "policy_delay", "1e14"), SGX_ERR_INVALID_ARGUMENT, "policy_delay");
+    HOSTILE(TRAIN1("ddpg", pendulum, "gradient_steps", "1e12"), SGX_ERR_INVALID_ARGUMENT, "gradient_steps");
+    HOSTILE(TRAIN1("ppo", cartpole, "hidden_layer_sizes", "1000000000000"), SGX_ERR_INVALID_ARGUMENT, "65536");
+    HOSTILE(TRAIN1("ppo", cartpole, "hidden_layer_sizes", "65536,65536"), SGX_ERR_INVALID_ARGUMENT, "parameters");
+    HOSTILE(TRAIN1("dqn", cartpole, "learning_rate", "1e39"), SGX_ERR_INVALID_ARGUMENT, "float32");
+    HOSTILE(TRAIN2("ppo", pendulum, "learning_rate", "1e30", "total_timesteps", "2000"), SGX_ERR_INVALID_ARGUMENT,
+            "diverged");
+    CHECK_ERROR_MENTIONS("learning_rate=1e30");
+    CHECK(policy == NULL, "no policy from a diverged run");
+#undef TRAIN1
+#undef TRAIN2
+    /* evaluation sizes */
+    const char *n3[] = {"total_timesteps", "num_envs", "num_steps", "num_minibatches"}, *v3[] = {"40", "2", "20", "2"};
+    CHECK_STATUS(sgx_train("ppo", cartpole, n3, v3, 4, 0, &policy, NULL), SGX_OK);
+    float returns[1];
+    HOSTILE(sgx_policy_evaluate(policy, cartpole, INT32_MAX, 0, 1, 0, returns, NULL), SGX_ERR_INVALID_ARGUMENT,
+            "1048576");
+    sgx_policy_free(policy);
+    sgx_env_free(cartpole);
+    sgx_env_free(pendulum);
+}
+
+/* Configs: nested 5,000 deep (a 10 KB file), over 1 MiB, an alias bomb,
+ * numbers beyond the bounds; through every function that reads a config. */
+static void test_hostile_configs(void) {
+    const char *path = "/tmp/sgx_test_abi_hostile.yaml", *dir = "/tmp/sgx_test_abi_hostile_run",
+               *ckpt = "/tmp/sgx_test_abi_hostile_config.safetensors";
+    int32_t count = -1, completed = -1;
+    float returns[4];
+    char *text = malloc(2 * 1024 * 1024);
+    int len = sprintf(text, "env_name: ");
+    for (int i = 0; i < 5000; i++) text[len++] = '[';
+    for (int i = 0; i < 5000; i++) text[len++] = ']';
+    text[len++] = '\n';
+    text[len] = 0;
+    write_text(path, text);
+    HOSTILE(sgx_meta_config_algorithms(path, NULL, 0, &count), SGX_ERR_FORMAT, "nest deeper than 64");
+    HOSTILE(sgx_metalearn(path, dir, 1, 1, NULL, NULL, &completed), SGX_ERR_FORMAT, "SGX_MAX_CONFIG_DEPTH");
+    write_cartpole_checkpoint(ckpt, 0, "4", "4", "1", NULL, 0);
+    HOSTILE(sgx_evaluate_transfer(ckpt, path, "ppo", 1, 1, 0, 1, NULL, NULL, returns, 4, NULL, 0), SGX_ERR_FORMAT,
+            "nest deeper");
+    /* block style nests too: "- - - - ..." */
+    len = 0;
+    for (int i = 0; i < 5000; i++) len += sprintf(text + len, "- ");
+    sprintf(text + len, "x\n");
+    write_text(path, text);
+    HOSTILE(sgx_meta_config_algorithms(path, NULL, 0, &count), SGX_ERR_FORMAT, "nest deeper than 64");
+    /* a config over SGX_MAX_CONFIG_BYTES, refused before it is read */
+    len = sprintf(text, "%s# ", meta_config_text);
+    while (len < SGX_MAX_CONFIG_BYTES + 10) text[len++] = 'x';
+    text[len++] = '\n';
+    text[len] = 0;
+    write_text(path, text);
+    HOSTILE(sgx_meta_config_algorithms(path, NULL, 0, &count), SGX_ERR_FORMAT, "1 MiB");
+    /* aliases that expand to 10^9 values */
+    sprintf(text, "%sunused: &a0 [x, x, x, x, x, x, x, x, x, x]\n", meta_config_text);
+    for (int i = 1; i < 10; i++) {
+        len = (int)strlen(text);
+        sprintf(text + len, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1,
+                i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    }
+    write_text(path, text);
+    HOSTILE(sgx_meta_config_algorithms(path, NULL, 0, &count), SGX_ERR_FORMAT, "SGX_MAX_CONFIG_NODES");
+    /* numbers beyond the bounds, each named by its key */
+    struct {
+        const char *from, *to, *needle;
+    } edits[] = {
+        {"num_generations: 2", "num_generations: 1000000000000", "meta_config.num_generations"},
+        {"num_rollouts: 1", "num_rollouts: 100000", "meta_config.num_rollouts"},
+        {"popsize: 4", "popsize: 100000000", "popsize"},
+        {"num_eval_envs: 4", "num_eval_envs: 1000000000", "eval_config.num_eval_envs"},
+        {"features: [8]", "features: [1000000000]", "synth_env_kwargs.network_kwargs.features[0]"},
+        {"max_steps_in_episode: 1", "max_steps_in_episode: 2147483648", "synth_env_kwargs.max_steps_in_episode"},
+        {"init_value: 200", "init_value: 1e300", "eval_config.init_value"},
+    };
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        const char *at = strstr(meta_config_text, edits[e].from);
+        CHECK(at != NULL, "edit %s", edits[e].from);
+        if (!at) continue;
+        len = sprintf(text, "%.*s%s%s", (int)(at - meta_config_text), meta_config_text, edits[e].to,
+                      at + strlen(edits[e].from));
+        write_text(path, text);
+        HOSTILE(sgx_meta_config_algorithms(path, NULL, 0, &count), SGX_ERR_FORMAT, edits[e].needle);
+    }
+    free(text);
+    remove(path);
+    remove(ckpt);
+    remove_run(dir);
+}
+
 int main(void) {
     test_version();
     test_prng();
@@ -680,6 +1018,10 @@ int main(void) {
     test_vec_env();
     test_agents();
     test_metalearning();
+    test_hostile_checkpoints();
+    test_hostile_arguments();
+    test_hostile_configs();
+    printf("untrusted input: %d bad-input cases\n", hostile_cases);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

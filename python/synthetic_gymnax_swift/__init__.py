@@ -124,6 +124,7 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)
     if params:
         env._default_params = env.default_params.replace(**params)  # as gymnax 1.x's make returns them
+        env._for(env._default_params)  # the library checks them now: a bad value fails at make, naming it
     return env, env.default_params
 
 
