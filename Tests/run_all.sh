@@ -11,6 +11,10 @@
 #   4. The Python package's tests (pytest python/tests): the gymnax drop-in
 #      against gymnax 0.0.9, JAX transformations, the paper-checkpoint
 #      converter, synthetic environments against the original synthetic-gymnax.
+#   5. The checkpoint fuzzer (Tests/fuzz/fuzz_checkpoints.py, 60 s): mutated
+#      checkpoints, each loaded in a child process, must be refused with an
+#      error or loaded exactly as declared; a death by signal, a hang or a
+#      silent acceptance fails. SGX_FUZZ_SECONDS sets its duration.
 # The pinned Python references are installed with pip first (SGX_SKIP_PIP=1
 # skips the install; checks whose references are missing are then skipped).
 set -euo pipefail
@@ -80,6 +84,10 @@ else
 fi
 echo "== Python package (pytest)"
 (cd python && SGX_LIB="$build_dir/libsynthetic_gymnax.so" python3 -m pytest -q -p no:cacheprovider tests)
+
+echo "== checkpoint fuzzer: mutated checkpoints are refused or loaded as declared, never kill the process"
+python3 Tests/fuzz/fuzz_checkpoints.py --seconds "${SGX_FUZZ_SECONDS:-60}" --quiet \
+    --lib "$build_dir/libsynthetic_gymnax.so"
 
 echo "== gymnax 1.x convention, in a virtual environment of its own"
 SGX_LIB="$build_dir/libsynthetic_gymnax.so" bash python/tests/run_gymnax1.sh
