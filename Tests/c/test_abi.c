@@ -800,7 +800,41 @@ static void test_hostile_checkpoints(void) {
     /* dimensions and offsets that are not integers, or beyond 2^53 */
     write_cartpole_checkpoint(bad, 0, "4", "4", "1",
                               "\"x\":{\"dtype\":\"F32\",\"shape\":[1e300],\"data_offsets\":[208,212]}", 4);
-    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "non-negative integers");
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "non-negative JSON integers");
+    /* numbers that are not JSON integers (the fuzzer's finds): 4.0, 1e0, true */
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[1.0],\"data_offsets\":[208,212]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "JSON integers");
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[true],\"data_offsets\":[208,212]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "JSON integers");
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1",
+                              "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[208,2.12e2]}", 4);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "data_offsets");
+    /* features with an empty piece */
+    write_cartpole_checkpoint(bad, 0, ",4", "4", "1", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "comma-separated");
+    write_cartpole_checkpoint(bad, 0, "4,", "4", "1", NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "comma-separated");
+    /* a header that does not begin with '{' */
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1", NULL, 0);
+    {
+        FILE *f = fopen(bad, "r+b");
+        unsigned char le[8];
+        size_t got = fread(le, 1, 8, f);
+        uint64_t hl = 0;
+        for (int i = 0; i < 8; i++) hl |= (uint64_t)le[i] << (8 * i);
+        char *head = malloc(hl + 1);
+        got += fread(head, 1, hl, f);
+        CHECK(got == 8 + hl && head[hl - 1] == ' ', "the crafted header ends in padding");
+        memmove(head + 1, head, hl - 1); /* "{...}  " -> " {...} " */
+        head[0] = ' ';
+        fseek(f, 8, SEEK_SET);
+        fwrite(head, 1, hl, f);
+        fclose(f);
+        free(head);
+    }
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "does not begin with '{'");
     write_cartpole_checkpoint(bad, 0, "4", "4", "1",
                               "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[208,1e30]}", 4);
     HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "data_offsets");

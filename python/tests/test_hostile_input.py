@@ -145,6 +145,10 @@ def test_checkpoint_max_steps_beyond_int32(tmp_path):
     ("features", "100000", "65536"),
     ("features", ",".join(["4"] * 70), "64"),
     ("latent", "4294967296", "latent_size"),
+    ("features", ",4", "comma-separated"),
+    ("features", "4,", "comma-separated"),
+    ("features", "4,,4", "comma-separated"),
+    ("features", " 4", "positive integer"),
 ])
 def test_checkpoint_metadata_beyond_bounds(tmp_path, field, value, fragment):
     path = write_checkpoint(tmp_path / "m.safetensors", **{field: value})
@@ -152,7 +156,10 @@ def test_checkpoint_metadata_beyond_bounds(tmp_path, field, value, fragment):
 
 
 @pytest.mark.parametrize("entry,fragment", [
-    ('"x": {"dtype": "F32", "shape": [1e300], "data_offsets": [208, 212]}', "non-negative integers"),
+    ('"x": {"dtype": "F32", "shape": [1e300], "data_offsets": [208, 212]}', "non-negative JSON integers"),
+    ('"x": {"dtype": "F32", "shape": [1.0], "data_offsets": [208, 212]}', "JSON integers"),
+    ('"x": {"dtype": "F32", "shape": [true], "data_offsets": [208, 212]}', "JSON integers"),
+    ('"x": {"dtype": "F32", "shape": [1], "data_offsets": [208.0, 212]}', "data_offsets"),
     ('"x": {"dtype": "F32", "shape": [1], "data_offsets": [208, 1e30]}', "data_offsets"),
     ('"x": {"dtype": "F32", "shape": [-3], "data_offsets": [208, 212]}', "'x'"),
     ('"x": {"dtype": "F32", "shape": [9007199254740993], "data_offsets": [208, 212]}', "'x'"),
@@ -160,6 +167,16 @@ def test_checkpoint_metadata_beyond_bounds(tmp_path, field, value, fragment):
 def test_checkpoint_numbers_that_are_not_sizes(tmp_path, entry, fragment):
     path = write_checkpoint(tmp_path / "n.safetensors", extra=entry, extra_bytes=4)
     expect_error(make_body(path), "CheckpointError", fragment)
+
+
+def test_checkpoint_header_not_beginning_with_brace(tmp_path):
+    path = pathlib.Path(write_checkpoint(tmp_path / "brace.safetensors"))
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    head = raw[8:8 + n]
+    assert head.endswith(b" ")
+    path.write_bytes(raw[:8] + b"\n" + head[:-1] + raw[8 + n:])
+    expect_error(make_body(path), "CheckpointError", "does not begin with '{'")
 
 
 def test_checkpoint_bytes_of_no_tensor(tmp_path):

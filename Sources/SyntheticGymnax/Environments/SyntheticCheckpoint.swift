@@ -24,7 +24,8 @@ extension SyntheticEnvironment {
             return value
         }
         func positive(_ key: String, _ text: String) throws -> Int {
-            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+            // Decimal digits only (no sign, no spaces), as this project writes them.
+            guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(text), n >= 1 else {
                 throw fail("metadata '\(key)' must be a positive integer, got '\(text)'")
             }
             return n
@@ -33,7 +34,15 @@ extension SyntheticEnvironment {
         guard format == Self.checkpointFormat else {
             throw fail("format '\(format)' is not '\(Self.checkpointFormat)'")
         }
-        let features = try field("features").split(separator: ",").map { try positive("features", String($0)) }
+        // Comma-separated positive integers, every piece present ("" is no hidden layer).
+        let featureText = try field("features")
+        let features = featureText.isEmpty ? [] : try featureText.split(separator: ",", omittingEmptySubsequences: false)
+            .map { piece -> Int in
+                guard !piece.isEmpty else {
+                    throw fail("metadata 'features' must be comma-separated positive integers, got '\(featureText)'")
+                }
+                return try positive("features", String(piece))
+            }
         let activationName = try field("activation")
         guard let activation = Activation(rawValue: activationName) else {
             throw fail("unknown activation '\(activationName)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -45,12 +45,22 @@ public enum Safetensors {
         return try parse(data, path: path)
     }
 
-    /// A JSON number that is an integer in 0...2^53, or nil.
+    /// A JSON integer (written without fraction or exponent, not a boolean)
+    /// in 0...2^53, or nil.
     private static func count(_ value: Any) -> Int? {
         guard let n = value as? NSNumber else { return nil }
-        let d = n.doubleValue
-        guard d.isFinite, d >= 0, d <= 9_007_199_254_740_992, d == d.rounded() else { return nil }
-        return Int(d)
+        // JSONSerialization gives integer literals an integer type, "4.0"
+        // and "1e0" a double ("d"), true and false a char ("c").
+        switch String(cString: n.objCType) {
+        case "Q", "L", "I", "S":
+            let u = n.uint64Value
+            return u <= 1 << 53 ? Int(u) : nil
+        case "q", "l", "i", "s":
+            let i = n.int64Value
+            return i >= 0 && i <= 1 << 53 ? Int(i) : nil
+        default:
+            return nil
+        }
     }
 
     /// Bytes per element of the dtypes safetensors defines; only F32 is read.
@@ -77,6 +87,10 @@ public enum Safetensors {
             throw fail("corrupt: header of \(headerLength) bytes exceeds the bound of \(Limits.headerBytes) (16 MiB)")
         }
         let headerEnd = 8 + Int(headerLength)
+        // The spec: the header MUST begin with "{" (padding is trailing spaces).
+        guard headerEnd > 8, bytes[8] == UInt8(ascii: "{") else {
+            throw fail("corrupt: the header does not begin with '{'")
+        }
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) as? [String: Any] else {
             throw fail("corrupt: the header is not a JSON object")
         }
@@ -98,12 +112,12 @@ public enum Safetensors {
             guard rawShape.count <= 16 else { throw fail("corrupt: tensor '\(name)' has \(rawShape.count) dimensions (at most 16)") }
             let dims = rawShape.map(count)
             guard dims.allSatisfy({ $0 != nil }) else {
-                throw fail("corrupt: tensor '\(name)' has a shape \(rawShape) that is not a list of non-negative integers")
+                throw fail("corrupt: tensor '\(name)' has a shape \(rawShape) that is not a list of non-negative JSON integers")
             }
             let shape = dims.map { $0! }
             let offsets = rawOffsets.map(count)
             guard let begin = offsets[0], let end = offsets[1] else {
-                throw fail("truncated or corrupt: tensor '\(name)' has data_offsets \(rawOffsets), not two non-negative integers")
+                throw fail("truncated or corrupt: tensor '\(name)' has data_offsets \(rawOffsets), not two non-negative JSON integers")
             }
             guard begin <= end, end <= dataSize else {
                 throw fail("truncated or corrupt: tensor '\(name)' spans bytes \(begin)..<\(end) of \(dataSize)")
