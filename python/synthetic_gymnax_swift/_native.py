@@ -193,6 +193,91 @@ def _ptr(array):
     return array.ctypes.data_as(_vp) if array is not None else None
 
 
+_INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
+
+
+def _value(v):
+    """A scalar as Python shows it (1.5, nan, 4294967296), not np.float64(1.5)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def discrete_actions(name: str, num_actions: int, actions, function: str = "sgx_env_step_discrete") -> np.ndarray:
+    """Discrete actions as int32, refused as the library and VecEnv refuse
+    them, before the conversion could wrap them around: integers (any width,
+    Python ints of any size) outside int32 raise InvalidActionError naming
+    the action and the range, as the library does for those inside; floats
+    must be finite integral values (TypeError otherwise, naming the value);
+    other kinds raise TypeError. The library checks [0, num_actions)."""
+    actions = np.asarray(actions)
+    flat = actions.reshape(-1)
+    kind = actions.dtype.kind
+
+    def out_of_range(i):
+        return InvalidActionError(f"{function}: actions[{i}] = {_value(flat[i])} is out of range for {name}: "
+                                  f"must be in [0, {num_actions})")
+
+    if kind == "O":  # Python ints beyond int64 (or mixed objects)
+        for i, v in enumerate(flat):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name}: discrete actions must be integers, got {type(v).__name__} "
+                                f"(actions[{i}] = {_value(v)!r})")
+        for i, v in enumerate(flat):
+            if not 0 <= int(v) < num_actions:
+                raise out_of_range(i)
+        return np.array([int(v) for v in flat], np.int32).reshape(actions.shape)
+    if kind in "iu":
+        if flat.size and (actions.dtype.itemsize > 4 or (kind == "u" and actions.dtype.itemsize == 4)):
+            wide = flat > _INT32_MAX if kind == "u" else (flat < _INT32_MIN) | (flat > _INT32_MAX)
+            if wide.any():
+                raise out_of_range(int(np.flatnonzero(wide)[0]))
+    elif kind == "f":
+        with np.errstate(invalid="ignore"):
+            integral = np.isfinite(flat) & (flat == np.round(flat))
+        if not integral.all():
+            i = int(np.flatnonzero(~integral)[0])
+            raise TypeError(f"{name}: discrete actions must be integers, got dtype {actions.dtype} "
+                            f"(actions[{i}] = {_value(flat[i])!r})")
+        wide = (flat < _INT32_MIN) | (flat > _INT32_MAX)
+        if wide.any():
+            raise out_of_range(int(np.flatnonzero(wide)[0]))
+    elif kind != "b":
+        raise TypeError(f"{name}: discrete actions must be integers, got dtype {actions.dtype}")
+    return np.ascontiguousarray(actions, np.int32)
+
+
+def continuous_actions(name: str, actions, function: str = "sgx_env_step_continuous") -> np.ndarray:
+    """Continuous actions as float32, refused as the library and VecEnv
+    refuse them: numbers only (TypeError for strings, complex numbers,
+    None, ...), and values finite in float64 that float32 (the library's
+    action type) cannot hold raise InvalidActionError naming them, instead
+    of becoming inf. The library refuses NaN and infinities."""
+    actions = np.asarray(actions)
+    if actions.dtype.kind == "O":  # Python ints beyond int64 (or mixed objects)
+        values = []
+        for i, v in enumerate(actions.reshape(-1)):
+            if not isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
+                raise TypeError(f"{name}: continuous actions must be numbers, got {type(v).__name__} "
+                                f"(actions[{i}])")
+            try:
+                values.append(float(v))
+            except OverflowError:
+                raise InvalidActionError(f"{function}: actions[{i}] = {v} is not finite in float32, "
+                                         "the library's action type") from None
+        actions = np.array(values, np.float64).reshape(actions.shape)
+    if actions.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: continuous actions must be numbers, got dtype {actions.dtype}")
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(actions, np.float32)
+    if actions.dtype.kind == "f" and actions.dtype.itemsize > 4:
+        flat = actions.reshape(-1)
+        lost = np.isinf(out.reshape(-1)) & np.isfinite(flat)
+        if lost.any():
+            i = int(np.flatnonzero(lost)[0])
+            raise InvalidActionError(f"{function}: actions[{i}] = {_value(flat[i])!r} is not finite in float32, "
+                                     "the library's action type")
+    return out
+
+
 class NativeEnv:
     """One native environment: its spaces, parameters, state layout, and
     batched reset/step over numpy arrays."""
@@ -273,20 +358,15 @@ class NativeEnv:
             actions = np.asarray(actions)
             if actions.size != n:
                 raise ValueError(f"{self.name}: expected {n} discrete actions, got shape {actions.shape}")
-            if not (np.issubdtype(actions.dtype, np.integer) or np.issubdtype(actions.dtype, np.bool_)):
-                if np.issubdtype(actions.dtype, np.floating) and np.all(np.isfinite(actions)) \
-                        and np.all(actions == np.round(actions)):
-                    pass  # integral floats, as JAX programs sometimes pass
-                else:
-                    raise TypeError(f"{self.name}: discrete actions must be integers, got dtype {actions.dtype}")
-            actions = np.ascontiguousarray(actions, np.int32).reshape(n)
+            # Integral floats pass, as JAX programs sometimes give them.
+            actions = discrete_actions(self.name, self.num_actions, actions).reshape(n)
             fn = lib().sgx_env_step_discrete
         else:
             actions = np.asarray(actions)
             if actions.size != n * self.action_size:
                 raise ValueError(f"{self.name}: expected actions of shape ({n}, {self.action_size}) "
                                  f"or ({self.action_size},) per environment, got shape {actions.shape}")
-            actions = np.ascontiguousarray(actions, np.float32).reshape(n, self.action_size)
+            actions = continuous_actions(self.name, actions).reshape(n, self.action_size)
             fn = lib().sgx_env_step_continuous
         obs = np.empty((n, self.obs_size), np.float32)
         out_state = np.empty((n, self.state_size), np.float32)

@@ -270,27 +270,67 @@ def read_safetensors(
 # ---------------------------------------------------------------------------
 
 
-def _np_reconstruct():
-    """numpy's ndarray unpickling function (numpy.core / numpy._core .multiarray._reconstruct)."""
-    return np.ndarray((0,), dtype=np.float32).__reduce__()[0]
+# Bounds on a paper pickle (the published ones are 2-98 KB, 4 levels deep,
+# under 100 arrays): checked so that a hostile pickle is a CheckpointError,
+# not an exhausted stack, memory or CPU.
+_MAX_PICKLE_BYTES = 64 * 1024 * 1024
+_MAX_PICKLE_DEPTH = 16
+_MAX_PICKLE_NODES = 100_000
+_FLOAT_DTYPES = ("f2", "f4", "f8", "<f2", "<f4", "<f8")
+
+
+class _NdarrayToken:
+    """Stands for ``numpy.ndarray`` in a pickle: only ever passed to
+    ``_reconstruct`` (as numpy's own pickles do), never called."""
+
+    def __call__(self, *args, **kwargs):
+        raise CheckpointError("unsafe pickle: numpy.ndarray called directly")
+
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+_NDARRAY = _NdarrayToken()
+
+
+def _np_reconstruct(subtype=None, shape=None, dtype=None):
+    """numpy's ``_reconstruct(ndarray, (0,), b'b')``, the first half of
+    unpickling an array, and nothing else: any other shape would allocate
+    memory the pickle does not hold (the second half, ``__setstate__``,
+    checks the data's size against the shape)."""
+    if subtype is not _NDARRAY or not isinstance(shape, tuple) or shape != (0,):
+        raise CheckpointError(f"unsafe pickle: numpy _reconstruct with shape {shape!r} (expected (0,))")
+    if dtype not in (b"b", "b"):
+        raise CheckpointError(f"unsafe pickle: numpy _reconstruct with dtype {dtype!r} (expected b'b')")
+    return np.ndarray((0,), dtype="b")
+
+
+def _np_dtype(name=None, align=False, copy=False):
+    """``numpy.dtype`` for the float types of a checkpoint only."""
+    if not isinstance(name, str) or name not in _FLOAT_DTYPES:
+        raise CheckpointError(f"pickle holds an array of dtype {name!r}, expected a float type")
+    return np.dtype(name, bool(align), bool(copy))
 
 
 def _frozen_dict(*args, **kwargs):
     # flax FrozenDict.__reduce__ is (FrozenDict, (self.unfreeze(),))
+    if len(args) > 1 or any(not isinstance(a, (dict, list, tuple)) for a in args):
+        raise CheckpointError("unsafe pickle: FrozenDict of something other than a dict")
     return dict(*args, **kwargs)
 
 
 def _reconstruct_array(fun, args, arr_state, aval_state):
     # Stand-in for jax._src.array._reconstruct_array: the numpy value only.
-    if fun is not _np_reconstruct():
+    if fun is not _np_reconstruct or not isinstance(args, tuple):
         raise CheckpointError(
             "unsafe pickle: _reconstruct_array called with something other "
             "than numpy's ndarray reconstructor"
         )
     value = fun(*args)
-    value.__setstate__(arr_state)
-    if value.dtype.kind != "f":
-        raise CheckpointError(f"pickle holds an array of dtype {value.dtype}, expected float")
+    value.__setstate__(arr_state)  # numpy checks the data against the shape
+    dtype = value.dtype
+    if dtype.kind != "f" or dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize not in (2, 4, 8):
+        raise CheckpointError(f"pickle holds an array of dtype {dtype}, expected float")
     return np.asarray(value, dtype=np.float32)
 
 
@@ -298,9 +338,9 @@ def _allowed_globals():
     return {
         ("flax.core.frozen_dict", "FrozenDict"): _frozen_dict,
         ("jax._src.array", "_reconstruct_array"): _reconstruct_array,
-        ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct(),
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
+        ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,
+        ("numpy", "ndarray"): _NDARRAY,
+        ("numpy", "dtype"): _np_dtype,
     }
 
 
@@ -309,9 +349,11 @@ class _PaperUnpickler(pickle.Unpickler):
 
     Only the five globals such a pickle references are resolved, and to
     safe stand-ins: Flax's FrozenDict -> dict, JAX's _reconstruct_array ->
-    a function returning the numpy array, numpy's ndarray reconstructor,
-    ndarray and dtype (numpy.core.* is read as numpy._core.*, numpy 2's
-    name). Every other global is refused.
+    a function returning the numpy array, numpy's ndarray reconstructor
+    (only as numpy's own pickles call it: an empty array, filled by
+    ``__setstate__``), a token for ndarray that cannot be called, and dtype
+    for float types (numpy.core.* is read as numpy._core.*, numpy 2's
+    name). Every other global (os.system, builtins.eval, ...) is refused.
     """
 
     def __init__(self, file, path: str):
@@ -325,7 +367,7 @@ class _PaperUnpickler(pickle.Unpickler):
             canonical = "numpy._core" + module[len("numpy.core") :]
         try:
             return self._allowed[(canonical, name)]
-        except KeyError:
+        except (KeyError, TypeError):
             raise CheckpointError(
                 f"{self._path}: refusing to unpickle global {module}.{name} "
                 "(not part of a synthetic-gymnax checkpoint)"
@@ -341,34 +383,62 @@ def load_paper_pickle(path: "os.PathLike[str] | str") -> Dict[str, Any]:
     Returns the nested structure as plain dicts of float32 numpy arrays, as
     stored, e.g. ``{"params": {"initial_state": {"Dense_0": {"kernel": ...,
     "bias": ...}, ...}, "reward": {...}}}``.
+
+    Raises :class:`CheckpointError` for anything else, and for every
+    hostile pickle: globals other than the checkpoint's (no code runs),
+    a file above 64 MB, a truncated or malformed stream, nesting deeper
+    than 16 levels (50,000 levels are no RecursionError), shared or cyclic
+    references, more than 100,000 nodes, arrays that declare more data than
+    they hold, non-float arrays, non-string keys.
     """
     path = os.fspath(path)
     try:
+        size = os.stat(path).st_size
+        if size > _MAX_PICKLE_BYTES:
+            raise CheckpointError(f"{path}: {size} bytes, more than the {_MAX_PICKLE_BYTES} a checkpoint pickle may have")
         with open(path, "rb") as f:
             obj = _PaperUnpickler(f, path).load()
     except CheckpointError:
         raise
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read pickle: {e}") from e
-    except Exception as e:  # malformed pickle stream
+    except Exception as e:  # malformed pickle stream (RecursionError, MemoryError included)
         raise CheckpointError(f"{path}: malformed pickle: {type(e).__name__}: {e}") from e
 
-    def check(x, where):
+    # The tree, checked without recursion: a tree (every container seen
+    # once: no cycles, no shared subtrees, which would make a walk
+    # exponential), of bounded depth and size, with float32 arrays at the
+    # leaves. Only then is it copied (recursively: the depth is bounded).
+    seen = set()
+    nodes = 0
+    stack = [(obj, ())]
+    while stack:
+        x, parts = stack.pop()
+        where = ".".join(parts) or "<root>"
+        nodes += 1
+        if nodes > _MAX_PICKLE_NODES:
+            raise CheckpointError(f"{path}: more than {_MAX_PICKLE_NODES} values (expected a small tree of arrays)")
+        if len(parts) > _MAX_PICKLE_DEPTH:
+            raise CheckpointError(
+                f"{path}: nested deeper than {_MAX_PICKLE_DEPTH} levels at {'.'.join(parts[:4])}... "
+                "(expected dicts of float32 arrays a few levels deep)")
         if isinstance(x, dict):
-            out = {}
+            if id(x) in seen:
+                raise CheckpointError(f"{path}: shared or cyclic reference at {where}")
+            seen.add(id(x))
             for k, v in x.items():
                 if not isinstance(k, str):
-                    raise CheckpointError(f"{path}: non-string key {k!r} at {where or '<root>'}")
-                out[k] = check(v, f"{where}.{k}" if where else k)
-            return out
-        if isinstance(x, np.ndarray) and x.dtype == np.float32:
-            return x
-        raise CheckpointError(
-            f"{path}: unexpected {type(x).__name__} at {where or '<root>'} "
-            "(expected dicts of float32 arrays)"
-        )
+                    raise CheckpointError(f"{path}: non-string key {k!r} at {where}")
+                stack.append((v, parts + (k,)))
+        elif not (isinstance(x, np.ndarray) and x.dtype == np.float32 and parts):
+            raise CheckpointError(
+                f"{path}: unexpected {type(x).__name__} at {where} (expected dicts of float32 arrays)"
+            )
 
-    return check(obj, "")
+    def copy(d):
+        return {k: copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+    return copy(obj)
 
 
 def _normalize_env_id(env_id: str) -> str:
@@ -421,6 +491,8 @@ def paper_pickle_path(env_id: str, package_dir: "os.PathLike[str] | str | None" 
 
 
 def _mlp_layers(net: Mapping[str, Any], where: str) -> List[Tuple[np.ndarray, np.ndarray]]:
+    if not isinstance(net, dict) or not net:
+        raise CheckpointError(f"{where}: expected a dict of Dense_<k> layers, got {type(net).__name__}")
     names = sorted(net)
     want = [f"Dense_{k}" for k in range(len(names))]
     if sorted(names, key=lambda s: (len(s), s)) != want:
@@ -432,6 +504,8 @@ def _mlp_layers(net: Mapping[str, Any], where: str) -> List[Tuple[np.ndarray, np
         if not isinstance(layer, dict) or set(layer) != {"kernel", "bias"}:
             raise CheckpointError(f"{where}.Dense_{k}: expected exactly kernel and bias")
         w, b = layer["kernel"], layer["bias"]
+        if not isinstance(w, np.ndarray) or not isinstance(b, np.ndarray):
+            raise CheckpointError(f"{where}.Dense_{k}: kernel and bias must be arrays")
         if w.ndim != 2 or b.ndim != 1 or w.shape[1] != b.shape[0]:
             raise CheckpointError(
                 f"{where}.Dense_{k}: kernel {w.shape} and bias {b.shape} do not fit"

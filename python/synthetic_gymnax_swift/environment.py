@@ -262,7 +262,10 @@ class Environment:
     # -- actions -----------------------------------------------------------------------------
 
     def _check_action(self, n, action, batch_shape):
-        """Validates the action's shape and kind (its values are checked natively)."""
+        """Validates the action's shape and kind; its values are checked
+        natively, and here those of a concrete (numpy or Python) action that
+        the conversion to int32 / float32 would change (2**32 would become
+        action 0): refused as VecEnv and the jit path refuse them."""
         if n.discrete:
             shape = tuple(np.shape(action))
             if shape not in (batch_shape, batch_shape + (1,)):
@@ -273,7 +276,7 @@ class Environment:
 
                 return action.astype(jnp.int32) if jnp.issubdtype(action.dtype, jnp.integer) \
                     or action.dtype == jnp.bool_ else action.astype(jnp.float32)
-            return np.asarray(action)
+            return _native.discrete_actions(self.name, n.num_actions, action)
         shape = tuple(np.shape(action))
         size = n.action_size
         if shape not in (batch_shape + (size,),) and not (size == 1 and shape == batch_shape):
@@ -283,7 +286,7 @@ class Environment:
             import jax.numpy as jnp
 
             return jnp.asarray(action, jnp.float32).reshape(batch_shape + (size,))
-        return np.asarray(action, np.float32).reshape(batch_shape + (size,))
+        return _native.continuous_actions(self.name, action).reshape(batch_shape + (size,))
 
     # -- the native calls, eager and under JAX -------------------------------------------------
 
