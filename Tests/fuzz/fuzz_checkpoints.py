@@ -1090,6 +1090,10 @@ def forward(tensors, net, config, x):
 # ---------------------------------------------------------------------------
 
 
+OVERRIDES = [1, 2, 200, 2**31 - 1, 2**31, 2**32 + 1, 2**53, 1e308, -1, 0, 1.5, math.nan, math.inf, -math.inf,
+             1e-300, -0.0, 7.0]
+
+
 def worker_main():
     """Reads one JSON request per line; writes "S <index>" before each and one JSON result after."""
     sys.path.insert(0, os.path.join(REPO, "python"))
@@ -1119,6 +1123,17 @@ def worker_main():
                 res["save_error"] = f"{type(e).__name__}: {e}"
             res["native_params"] = {k: (v if isinstance(v, int) else repr(v)) for k, v in native.params.items()}
             del native
+            # The one parameter a checkpoint takes, overridden (sgx_env_create_from_checkpoint's params).
+            value = OVERRIDES[abs(req["i"]) % len(OVERRIDES)]
+            res["override"] = {"value": value.hex() if isinstance(value, float) else value}
+            try:
+                other = _native.NativeEnv(checkpoint=req["path"], params={"max_steps_in_episode": value})
+                res["override"]["loaded"] = other.params.get("max_steps_in_episode")
+                del other
+            except library_errors as e:
+                res["override"]["refused"] = f"{type(e).__name__}: {e}"
+            except Exception as e:  # noqa: BLE001
+                res["override"]["bad_exception"] = f"{type(e).__name__}: {e}"
             try:
                 env, params = sgs.make(res["name"], checkpoint=req["path"], gymnax_version=1)
                 key = np.array(req["key"], np.uint32)
@@ -1314,6 +1329,19 @@ def judge(data, res, seed_name):
     if res.get("native_params", {}).get("max_steps_in_episode") != config["max_steps"]:
         return "accepted", (f"max_steps_in_episode is {res.get('native_params')} but the file declares "
                             f"{config['max_steps']}"), None
+    ov = res.get("override")
+    if ov is not None:
+        v = float.fromhex(ov["value"]) if isinstance(ov["value"], str) else ov["value"]
+        allowed = (math.isfinite(v) and v == round(v) and 1 <= v <= 2**31 - 1
+                   and (v == 1 or config["max_steps"] != 1))
+        if "bad_exception" in ov:
+            return "accepted", f"max_steps_in_episode={v!r} raised an undocumented exception: {ov['bad_exception']}", None
+        if "loaded" in ov and not allowed:
+            return "accepted", (f"max_steps_in_episode={v!r} accepted as an override (loaded {ov['loaded']!r}) for a "
+                                f"checkpoint with max_steps_in_episode {config['max_steps']}"), None
+        if "loaded" in ov and ov["loaded"] != int(v):
+            return "accepted", f"max_steps_in_episode={v!r} given, {ov['loaded']!r} loaded", None
+        CHECKED["max_steps_in_episode override"] += 1
     if "step_bad_exception" in res:
         return "accepted", f"reset/step raised an undocumented exception: {res['step_bad_exception']}", None
     if "step_error" in res:
