@@ -74,7 +74,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 
 import numpy as np
 
@@ -419,24 +418,12 @@ ENV_SHAPES = {
 }
 
 
-def _trim(s):
-    # Swift's .whitespaces: tab and the Unicode space separators (Zs).
-    def ws(c):
-        return c == "\t" or unicodedata.category(c) == "Zs"
-    a, b = 0, len(s)
-    while a < b and ws(s[a]):
-        a += 1
-    while b > a and ws(s[b - 1]):
-        b -= 1
-    return s[a:b]
-
-
 def positive_int(text):
-    """The positive integer a metadata string holds, or None."""
-    t = _trim(text)
-    if not re.fullmatch(r"[+-]?[0-9]+", t):
+    """The positive integer a metadata string holds (decimal digits only: no
+    sign, no spaces, as the loader documents and this project writes them), or None."""
+    if not re.fullmatch(r"[0-9]+", text):
         return None
-    v = int(t)
+    v = int(text)
     return v if v >= 1 else None
 
 
