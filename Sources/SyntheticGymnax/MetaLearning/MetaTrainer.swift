@@ -97,6 +97,19 @@ public final class MetaTrainer {
 
     static let stateFormat = "synthetic-gymnax-swift meta-training 1"
 
+    /// NaN and infinities in state.json (a generation whose runs all failed
+    /// has a NaN mean return), as strings, which JSON lacks numbers for.
+    static let nonFinite = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
+    /// The encoder of state.json (sorted keys; NaN and infinities as "nan", "inf", "-inf").
+    static func stateEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
     /// A trainer for `config` (its YAML `configText`, kept to recognise the
     /// run on resume) writing to `directory`. If the directory holds the
     /// state of a run of the same config, that run resumes; a state of
@@ -129,7 +142,9 @@ public final class MetaTrainer {
                 guard size <= Limits.stateBytes else {
                     throw AgentError.invalidArgument("\(statePath.path) has \(size) bytes, more than the bound of \(Limits.stateBytes) (1 GiB)")
                 }
-                saved = try JSONDecoder().decode(State.self, from: try Data(contentsOf: statePath))
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = Self.nonFinite
+                saved = try decoder.decode(State.self, from: try Data(contentsOf: statePath))
             } catch let error as AgentError {
                 throw error
             } catch {
@@ -311,7 +326,7 @@ public final class MetaTrainer {
         guard let report = state.warmStart else { return }
         try writeCheckpoint(state.strategy.mean, "warm_start.safetensors",
                             note: "warm start (\(report.method), expert \(report.expert) returning \(report.expertReturn))")
-        let encoder = JSONEncoder()
+        let encoder = Self.stateEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try atomicWrite(try encoder.encode(report), "warm_start.json")
         encoder.outputFormatting = [.sortedKeys]
@@ -331,9 +346,7 @@ public final class MetaTrainer {
             try writeCheckpoint(bestMean, "best_mean.safetensors",
                                 note: "search mean of generation \(state.generation), mean fitness \(state.bestMeanFitness!)")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try atomicWrite(try encoder.encode(state), "state.json")
+        try atomicWrite(try Self.stateEncoder().encode(state), "state.json")
         try atomicWrite(Data(csv.utf8), "log.csv")
     }
 
