@@ -887,7 +887,7 @@ def m_json_syntax(rng, data, parsed):
     header, blob = _header_of(parsed)
     r = rng.random()
     if r < 0.3:  # deep nesting in an ignored field, in a metadata value, or as the header
-        depth = rng.choice([100, 128, 129, 200, 512, 513, 1000, 5000, 50_000, 200_000])
+        depth = rng.choice([100, 128, 129, 200, 512, 513, 1000, 5000, 50_000])
         deep = _deep(depth, "[", "]", "") if rng.random() < 0.6 else Raw('{"a":' * depth + "1" + "}" * depth)
         where = rng.random()
         if where < 0.5:
@@ -921,11 +921,11 @@ def m_json_syntax(rng, data, parsed):
     else:  # a large header: whitespace, a huge string, many ignored keys
         k = rng.random()
         if k < 0.33:
-            text = text[:-1] + " " * rng.choice([10_000, 1_000_000]) + "}"
+            text = text[:-1] + " " * rng.choice([10_000, 300_000]) + "}"
         elif k < 0.66:
-            text = text[:-1] + ',"big":"' + "x" * rng.choice([100_000, 2_000_000]) + '"}'
+            text = text[:-1] + ',"big":"' + "x" * rng.choice([100_000, 500_000]) + '"}'
         else:
-            header["__metadata__"].update({f"k{j}": "v" for j in range(rng.choice([1000, 50_000]))})
+            header["__metadata__"].update({f"k{j}": "v" for j in range(rng.choice([1000, 10_000]))})
             return _reencode(rng, header, blob)
     raw = text.encode("utf-8", errors="surrogatepass")
     if rng.random() < 0.8:
@@ -975,6 +975,88 @@ def m_relayout(rng, data, parsed):
     return struct.pack("<Q", len(raw)) + raw + blob
 
 
+def m_config(rng, data, parsed):
+    """A fresh, valid checkpoint of another configuration: any real id, hidden
+    sizes from 1 to 2**16 + 1 wide and up to 65 layers, latent sizes up to
+    2**16 + 1, every activation and latent distribution, one-step or longer
+    episodes, weights of several scales. It fits (the library may refuse only
+    what exceeds its documented bounds); when accepted, its step is checked
+    against numpy."""
+    env_id = rng.choice(sorted(ENV_SHAPES))
+    obs, act, _ = ENV_SHAPES[env_id]
+    r = rng.random()
+    if r < 0.5:
+        features = [rng.choice([1, 2, 3, 8, 32, 64]) for _ in range(rng.choice([0, 1, 1, 2, 3]))]
+    elif r < 0.7:
+        features = [rng.choice([1, 2])] * rng.choice([10, 63, 64, 65])
+    elif r < 0.85:
+        features = [rng.choice([1000, 4096, 65535, 65536, 65537])]
+    else:
+        features = [rng.choice([1, 5, 32])]
+    latent = rng.choice([1, 2, obs, 7, 100, 4096]) if rng.random() < 0.9 else rng.choice([65536, 65537])
+    if latent * max(features + [1]) > 2**23 or max(features + [1]) * (obs + act + 2) > 2**23:
+        latent = rng.choice([1, 2, obs])  # keep files below ~40 MB
+    steps = rng.choice([1, 1, 2, 1000, 2**31 - 1])
+    meta = {"format": FORMAT, "env_id": env_id, "features": ",".join(map(str, features)),
+            "activation": rng.choice(sorted(ACTIVATIONS)), "latent_dist": rng.choice(sorted(LATENTS)),
+            "latent_size": str(latent), "max_steps_in_episode": str(steps), "source": "fuzz_checkpoints"}
+    scale = rng.choice([0.01, 0.3, 1.0, 10.0])
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    tensors = {}
+    for name, shape in network_shapes(declared_config(meta)).items():
+        values = (nprng.standard_normal(int(np.prod(shape)), dtype=np.float32) * np.float32(scale)).astype("<f4")
+        tensors[name] = ("F32", shape, values.tobytes())
+    header, blob = layout(tensors, meta)
+    return encode(header, blob)
+
+
+class Sparse(bytes):
+    """A mutant whose file is these bytes followed by zeros up to `size` (written sparse)."""
+    size = 0
+
+
+def m_sparse(rng, data, parsed):
+    """Files of 64 MB to 1 TB, zeros after the checkpoint (sparse, so cheap):
+    bytes no tensor covers, or one extra tensor declared over all of them.
+    Either way the file must be refused (the library's bound is 1 GiB)."""
+    # Above the bound: refused before reading; below: read (1 GiB takes seconds, hence rare).
+    size = rng.choice([2**30 + 1, 2**31, 2**32 + 8, 2**40] * 6 + [2**26] * 3 + [2**29 + 8, 2**30 - 64])
+    if rng.random() < 0.5:
+        out = Sparse(data)
+    else:
+        tensors = dict(parsed["tensors"])
+        header, blob = layout(tensors, parsed["metadata"])
+        probe = encode(dict(header, zzz_extra={"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}), blob)
+        tail = size - len(probe) - 64  # leave room for the longer numbers below
+        header["zzz_extra"] = {"dtype": "U8", "shape": [tail], "data_offsets": [len(blob), len(blob) + tail]}
+        text = emit_json(header).encode()
+        total = 8 + len(text) + len(blob) + tail
+        text += b" " * (size - total)  # pad the header so that the file is exactly `size`
+        out = Sparse(struct.pack("<Q", len(text)) + text + blob)
+    out.size = size
+    return out
+
+
+def m_unicode(rng, data, parsed):
+    """Names and metadata keys that Swift's String compares as equal
+    (canonically equivalent) but that are different bytes, hence different
+    names for safetensors: e and e + U+0301, K and KELVIN SIGN (U+212A)."""
+    meta = dict(parsed["metadata"])
+    tensors = dict(parsed["tensors"])
+    r = rng.random()
+    if r < 0.4:
+        meta["caf\u00e9"] = "one"
+        meta["cafe\u0301"] = "two"
+    elif r < 0.7:
+        tensors["K"] = ("F32", (1,), np.ones(1, "<f4").tobytes())
+        tensors["\u212a"] = ("F32", (1,), np.zeros(1, "<f4").tobytes())
+    else:
+        meta["note\u212a"] = "kelvin"
+        meta["noteK"] = "K"
+    header, blob = layout(tensors, meta)
+    return encode(header, blob)
+
+
 MUTATORS = {
     "bitflip": (m_bitflip, 14),
     "byte_overwrite": (m_byte_overwrite, 8),
@@ -991,6 +1073,9 @@ MUTATORS = {
     "json_syntax": (m_json_syntax, 6),
     "data_values": (m_data_values, 4),
     "relayout": (m_relayout, 4),
+    "config": (m_config, 5),
+    "sparse": (m_sparse, 0.4),
+    "unicode": (m_unicode, 1),
     "combined": (None, 6),
 }
 _KINDS = list(MUTATORS)
@@ -1003,8 +1088,8 @@ def make_mutant(seed, index, seeds):
     name, data, parsed = seeds[rng.randrange(len(seeds))]
     kind = rng.choices(_KINDS, _WEIGHTS)[0]
     if kind == "combined":
-        steps = rng.choices([k for k in _KINDS if k != "combined"], [w for k, w in zip(_KINDS, _WEIGHTS)
-                                                                   if k != "combined"], k=rng.choice([2, 3]))
+        parts = [k for k in _KINDS if k not in ("combined", "config", "sparse")]
+        steps = rng.choices(parts, [MUTATORS[k][1] for k in parts], k=rng.choice([2, 3]))
         out = data
         for k in steps:
             try:
@@ -1257,8 +1342,31 @@ def _normalize_message(msg):
     return msg[:140]
 
 
+def within_bounds(config):
+    """Whether a configuration is inside the bounds the library documents
+    (include/synthetic_gymnax.h, Support/Limits.swift): widths and latent
+    size 2^16, 64 layers, 2^26 parameters a network, int32 episode lengths.
+    Beyond them refusing is right, and not reported."""
+    if config is None:
+        return False
+    widths = config["features"] + [config["latent_size"]]
+    if max(widths) > 2**16 or len(config["features"]) + 1 > 64 or config["max_steps"] > 2**31 - 1:
+        return False
+    shapes = network_shapes(config) or {}
+    per_net = collections.Counter()
+    for name, shape in shapes.items():
+        per_net[name.split(".")[0]] += int(np.prod(shape))
+    return all(n <= 2**26 for n in per_net.values())
+
+
 def judge(data, res, seed_name):
     """(outcome, failure or None, detail) of one mutant from its bytes and the child's result."""
+    if isinstance(data, Sparse):  # never valid and fitting: see m_sparse
+        if res["status"] == "accepted":
+            return "accepted", f"accepted a file of {data.size} bytes, zeros after the checkpoint", None
+        if res["status"] == "bad-exception":
+            return "refused", f"an undocumented exception {res['error']}: {res['message'][:300]}", None
+        return "refused", None, f"{res['error']}: {_normalize_message(res['message'])}"
     try:
         parsed = parse_safetensors(data)
         valid, why_invalid = True, None
@@ -1276,9 +1384,7 @@ def judge(data, res, seed_name):
         return "refused", f"an undocumented exception {res['error']}: {res['message'][:300]}", None
     if status == "refused":
         detail = f"{res['error']}: {_normalize_message(res['message'])}"
-        within_bounds = all(v <= 2**31 - 1 for v in [config["latent_size"], config["max_steps"]] + config["features"]
-                            ) if config else False  # the library documents int32 bounds; beyond, refusing is right
-        if valid and fit and within_bounds and not parsed["notes"]:
+        if valid and fit and within_bounds(config) and not parsed["notes"]:
             return "refused although valid", None, detail
         return "refused", None, detail
     # accepted
@@ -1380,6 +1486,13 @@ def check_step(tensors, config, st):
     return None
 
 
+def write_mutant(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        if isinstance(data, Sparse):
+            f.truncate(data.size)
+
+
 def describe_death(rc):
     if rc < 0:
         try:
@@ -1426,6 +1539,7 @@ def main(argv=None):
     backtrace = not args.no_backtrace
     worker = None
     counts = collections.Counter()
+    seconds = collections.Counter()  # the child's time per kind
     outcomes = collections.Counter()
     outcome_by_kind = collections.defaultdict(collections.Counter)
     messages = collections.Counter()
@@ -1450,8 +1564,7 @@ def main(argv=None):
 
     def record_failure(index, kind, seed_name, data, what):
         path = os.path.join(keep, f"m{index}-{kind.split('(')[0]}.safetensors")
-        with open(path, "wb") as f:
-            f.write(data)
+        write_mutant(path, data)
         failures.append((index, kind, seed_name, what, path))
         cls = failure_class(what)
         failure_classes[cls] += 1
@@ -1494,8 +1607,7 @@ def main(argv=None):
             files = {}
             for i, kind, seed_name, data in batch:
                 path = os.path.join(workdir, f"m{i}.safetensors")
-                with open(path, "wb") as f:
-                    f.write(data)
+                write_mutant(path, data)
                 files[i] = path
             queue = list(batch)
             while queue:
@@ -1507,6 +1619,7 @@ def main(argv=None):
                     if not ok:
                         break
                 done_upto = 0
+                last = time.monotonic()
                 while done_upto < len(queue):
                     i, kind, seed_name, data = queue[done_upto]
                     line = worker.readline(args.timeout)
@@ -1538,6 +1651,9 @@ def main(argv=None):
                     assert res["i"] == i, (res["i"], i)
                     k = kind.split("(")[0]
                     counts[k] += 1
+                    now = time.monotonic()
+                    seconds[k] += now - last
+                    last = now
                     outcome, failure, detail = judge(data, res, seed_name)
                     if i < 0 and outcome != "accepted":
                         failure = failure or f"the unmodified checkpoint {seed_name} was {outcome}: {detail}"
@@ -1567,7 +1683,7 @@ def main(argv=None):
     for k in _KINDS + ["seed"]:
         if counts[k]:
             by = ", ".join(f"{o} {c}" for o, c in outcome_by_kind[k].most_common())
-            print(f"   {k:<20} {counts[k]:>6}   ({by})")
+            print(f"   {k:<20} {counts[k]:>6} {seconds[k]:6.1f} s  ({by})")
     print("outcomes: " + ", ".join(f"{o} {c}" for o, c in outcomes.most_common()))
     print("accepted ones: loaded tensors and configuration compared with the declared ones; the step compared "
           "with a numpy forward pass: " + ", ".join(f"{k} {c}" for k, c in CHECKED.items()))
