@@ -49,8 +49,10 @@ final class MuJoCoTests: XCTestCase {
     }
 
     func testParametersAndErrors() throws {
+        // An array parameter is given whole; its unbounded end may be infinite.
         let env = try AnyEnvironment(id: "hopper", parameters: [("ctrl_cost_weight", 0.5), ("n_frames", 2),
-                                                                ("healthy_z_range[0]", 0.5)])
+                                                                ("healthy_z_range[0]", 0.5),
+                                                                ("healthy_z_range[1]", .infinity)])
         let values = Dictionary(uniqueKeysWithValues: env.parameters.map { ($0.name, $0.value) })
         XCTAssertEqual(values["ctrl_cost_weight"], 0.5)
         XCTAssertEqual(values["n_frames"], 2)

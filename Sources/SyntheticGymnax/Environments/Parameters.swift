@@ -16,12 +16,16 @@ public struct ParameterValue: Sendable, Equatable {
 public struct ParameterSpec<Params>: @unchecked Sendable {
     public let name: String
     public let isInteger: Bool
+    /// An unbounded range's end (Hopper's healthy_z_range[1] is +inf):
+    /// infinities are allowed, NaN is not.
+    public let allowsInfinity: Bool
     let get: (Params) -> Double
     let set: (inout Params, Double) -> Void
 
-    public init(_ name: String, _ keyPath: WritableKeyPath<Params, Double>) {
+    public init(_ name: String, _ keyPath: WritableKeyPath<Params, Double>, allowsInfinity: Bool = false) {
         self.name = name
         self.isInteger = false
+        self.allowsInfinity = allowsInfinity
         self.get = { $0[keyPath: keyPath] }
         self.set = { $0[keyPath: keyPath] = $1 }
     }
@@ -29,6 +33,7 @@ public struct ParameterSpec<Params>: @unchecked Sendable {
     public init(_ name: String, integer keyPath: WritableKeyPath<Params, Int>) {
         self.name = name
         self.isInteger = true
+        self.allowsInfinity = false
         self.get = { Double($0[keyPath: keyPath]) }
         self.set = { $0[keyPath: keyPath] = Int($1) }
     }
@@ -42,7 +47,7 @@ public protocol NamedParameters: Sendable {
 
 extension NamedParameters {
     /// The defaults with `overrides` applied. Names are gymnax's; every value
-    /// must be finite in float32, integer parameters int32 integers, and
+    /// must be finite in float32 (or infinite where the spec allows it), integer parameters int32 integers, and
     /// `max_steps_in_episode` at least 1. A name may be given once, and an
     /// array parameter (Acrobot's "available_torque[0]", "[1]", "[2]") whole
     /// or not at all.
@@ -54,7 +59,7 @@ extension NamedParameters {
                 throw EnvironmentError.unknownParameter(
                     name: name, environment: environment, known: Self.specs.map(\.name))
             }
-            guard value.isFinite else {
+            guard value.isFinite || (spec.allowsInfinity && value.isInfinite) else {
                 throw EnvironmentError.invalidParameter(name: name, reason: "\(value) is not finite")
             }
             if spec.isInteger {
@@ -66,7 +71,7 @@ extension NamedParameters {
                     throw EnvironmentError.invalidParameter(name: name, reason: "must be at least 1, got \(Int(value))")
                 }
             } else {
-                guard Limits.fitsFloat32(value) else {
+                guard Limits.fitsFloat32(value) || value.isInfinite else {
                     throw EnvironmentError.invalidParameter(
                         name: name, reason: "\(value) is outside float32's finite range (magnitude at most 3.4028235e+38)")
                 }

@@ -40,7 +40,7 @@ public struct Hopper: MuJoCoLocomotion {
             .init("healthy_reward", \.healthyReward),
             .init("terminate_when_unhealthy", integer: \.terminateWhenUnhealthy),
             .init("healthy_state_range[0]", \.healthyStateMin), .init("healthy_state_range[1]", \.healthyStateMax),
-            .init("healthy_z_range[0]", \.healthyZMin), .init("healthy_z_range[1]", \.healthyZMax),
+            .init("healthy_z_range[0]", \.healthyZMin), .init("healthy_z_range[1]", \.healthyZMax, allowsInfinity: true),
             .init("healthy_angle_range[0]", \.healthyAngleMin), .init("healthy_angle_range[1]", \.healthyAngleMax),
             .init("reset_noise_scale", \.resetNoiseScale),
             .init("n_frames", integer: \.nFrames),
