@@ -1166,6 +1166,9 @@ OVERRIDES = [1, 2, 200, 2**31 - 1, 2**31, 2**32 + 1, 2**53, 1e308, -1, 0, 1.5, m
              1e-300, -0.0, 7.0]
 
 
+VEC_SIZES = [1, 3, 64, 65, 130]
+
+
 def worker_main():
     """Reads one JSON request per line; writes "S <index>" before each and one JSON result after."""
     sys.path.insert(0, os.path.join(REPO, "python"))
@@ -1231,6 +1234,29 @@ def worker_main():
                 res["step_error"] = f"{type(e).__name__}: {e}"
             except Exception as e:  # noqa: BLE001
                 res["step_bad_exception"] = f"{type(e).__name__}: {e}"
+            # The batched path (sgx_vec_env: chunks of rows, several threads) on 1 to 130 copies.
+            try:
+                count = VEC_SIZES[abs(req["i"]) % len(VEC_SIZES)]
+                vec = sgs.VecEnv(res["name"], num_envs=count, seed=abs(req["i"]) % 1000, checkpoint=req["path"],
+                                 final_obs=True)
+                obs0, _ = vec.reset()
+                if vec.discrete:
+                    actions = (np.arange(count) % vec.num_actions).astype(np.int32)
+                else:
+                    lo, hi = env._native.action_low, env._native.action_high
+                    u = np.random.default_rng(req["action_seed"]).random((count, lo.size))
+                    actions = np.where(np.isfinite(lo) & np.isfinite(hi), lo + u * (hi - lo), u).astype(np.float32)
+                _, reward, terminated, truncated, info = vec.step(actions)
+                res["vec"] = {"obs": obs0.astype(np.float32).tobytes().hex(),
+                              "action": actions.astype(np.float32).tobytes().hex(), "count": count,
+                              "reward": reward.astype(np.float32).tobytes().hex(),
+                              "final": info["final_obs"].astype(np.float32).tobytes().hex(),
+                              "terminated": terminated.tolist(), "truncated": truncated.tolist()}
+                del vec
+            except library_errors as e:
+                res["vec_error"] = f"{type(e).__name__}: {e}"
+            except Exception as e:  # noqa: BLE001
+                res["vec_bad_exception"] = f"{type(e).__name__}: {e}"
         print(json.dumps(res), file=out, flush=True)
 
 
@@ -1443,7 +1469,23 @@ def judge(data, res, seed_name):
     if st["max_steps"] != config["max_steps"]:
         return "accepted", f"params.max_steps_in_episode {st['max_steps']} != declared {config['max_steps']}", None
     failure = check_step(declared, config, st)
-    return "accepted", failure, None
+    if failure:
+        return "accepted", failure, None
+    if "vec_bad_exception" in res:
+        return "accepted", f"VecEnv raised an undocumented exception: {res['vec_bad_exception']}", None
+    if "vec_error" in res:
+        return "accepted; VecEnv refused", None, _normalize_message(res["vec_error"])
+    vec = res["vec"]
+    count = vec["count"]
+    obs, action, reward, final = (_f32(vec[k]).reshape(count, -1) for k in ("obs", "action", "reward", "final"))
+    for r in range(count):
+        row = {"obs": obs[r].tobytes().hex(), "action": action[r].tobytes().hex(), "reward": reward[r].tobytes().hex(),
+               "final": final[r].tobytes().hex(), "terminated": vec["terminated"][r], "truncated": vec["truncated"][r]}
+        failure = check_step(declared, config, row)
+        if failure:
+            return "accepted", f"VecEnv of {count}, environment {r}: {failure}", None
+    CHECKED["VecEnv steps"] += count
+    return "accepted", None, None
 
 
 CHECKED = collections.Counter()  # the step's values compared with the numpy forward pass
@@ -1540,6 +1582,7 @@ def main(argv=None):
     worker = None
     counts = collections.Counter()
     seconds = collections.Counter()  # the child's time per kind
+    slowest = []  # (seconds, index, kind) of the slowest mutants
     outcomes = collections.Counter()
     outcome_by_kind = collections.defaultdict(collections.Counter)
     messages = collections.Counter()
@@ -1653,6 +1696,9 @@ def main(argv=None):
                     counts[k] += 1
                     now = time.monotonic()
                     seconds[k] += now - last
+                    slowest.append((now - last, i, kind))
+                    slowest.sort(reverse=True)
+                    del slowest[5:]
                     last = now
                     outcome, failure, detail = judge(data, res, seed_name)
                     if i < 0 and outcome != "accepted":
@@ -1685,6 +1731,7 @@ def main(argv=None):
             by = ", ".join(f"{o} {c}" for o, c in outcome_by_kind[k].most_common())
             print(f"   {k:<20} {counts[k]:>6} {seconds[k]:6.1f} s  ({by})")
     print("outcomes: " + ", ".join(f"{o} {c}" for o, c in outcomes.most_common()))
+    print("slowest answers: " + ", ".join(f"mutant {i} ({kind.split('(')[0]}) {t:.1f} s" for t, i, kind in slowest))
     print("accepted ones: loaded tensors and configuration compared with the declared ones; the step compared "
           "with a numpy forward pass: " + ", ".join(f"{k} {c}" for k, c in CHECKED.items()))
     print("refusals by message (most frequent first):")
