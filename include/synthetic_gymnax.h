@@ -186,8 +186,9 @@ enum {
  * "gravity"; integer parameters must be given integral values). `param_names`
  * and `param_values` may be NULL when num_params == 0.
  * On success *out_env receives a handle to free with sgx_env_free.
- * Float parameters must be finite in float32 (gravity = 1e308 is refused),
- * integer ones int32 integers. A name may be given once; an array
+ * Float parameters must be finite in float32 (gravity = 1e308 is refused;
+ * only the unbounded end of a range, Hopper's healthy_z_range[1], may be
+ * infinite), integer ones int32 integers. A name may be given once; an array
  * parameter whole or not at all (all three of Acrobot's
  * "available_torque[i]", or none) — the same rule as sgx_train's for
  * hyperparameters given twice.
