@@ -183,10 +183,10 @@ def evaluate(policy: Policy, env, num_episodes: int = 50, seed: int = 0, determi
     environment's limit). With return_lengths, (returns, lengths)."""
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a synthetic_gymnax_swift.Policy, got {type(policy).__name__}")
-    if not isinstance(num_episodes, numbers.Integral) or num_episodes < 1:
-        raise ValueError(f"num_episodes must be a positive integer, got {num_episodes!r}")
-    if max_steps is not None and (not isinstance(max_steps, numbers.Integral) or max_steps < 1):
-        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
+    if not isinstance(num_episodes, numbers.Integral) or not 1 <= num_episodes <= 2**31 - 1:
+        raise ValueError(f"num_episodes must be a positive integer (an int32), got {num_episodes!r}")
+    if max_steps is not None and (not isinstance(max_steps, numbers.Integral) or not 1 <= max_steps <= 2**31 - 1):
+        raise ValueError(f"max_steps must be a positive integer (an int32) or None, got {max_steps!r}")
     native = _native_env(env, env_params)
     returns = np.empty(num_episodes, np.float32)
     lengths = np.empty(num_episodes, np.int32)

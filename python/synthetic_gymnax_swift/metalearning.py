@@ -125,8 +125,8 @@ def _count(value, what: str, zero_means: str) -> int:
     """None -> 0 (the library's default), else a positive integer."""
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer or None ({zero_means}), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"{what} must be a positive integer (an int32) or None ({zero_means}), got {value!r}")
     return int(value)
 
 
@@ -268,8 +268,8 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     else:
         names = [a.strip() for a in (algorithms.split(",") if isinstance(algorithms, str) else algorithms)]
         algorithms_b = ",".join(names).encode()
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or not 1 <= runs <= 2**31 - 1:
+        raise ValueError(f"runs must be a positive integer (an int32), got {runs!r}")
     e = _count(episodes, "episodes", "the config's num_eval_envs")
     w = _count(workers, "workers", "all cores")
     returns = np.full(len(names) * int(runs), np.nan, np.float32)

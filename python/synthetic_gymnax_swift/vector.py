@@ -29,8 +29,8 @@ from . import _native
 class VecEnv:
     def __init__(self, env_id: str, num_envs: int, seed: int = 0, checkpoint: str | None = None,
                  final_obs: bool = False, **params):
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if not 1 <= int(num_envs) <= 2**31 - 1:  # an int32 of the C ABI; the library's own bound is lower
+            raise ValueError(f"num_envs must be in 1...2147483647 (the library takes at most 1048576), got {num_envs}")
         self.num_envs = int(num_envs)
         if checkpoint is None and env_id.startswith("Synthetic-"):
             from . import _resolve_checkpoint

@@ -254,6 +254,15 @@ def test_vec_env_beyond_bound():
     expect_error("sgs.VecEnv('CartPole-v1', 10**9)", "ValueError", "1000000000", "1048576")
 
 
+def test_counts_beyond_int32_are_not_wrapped_by_ctypes():
+    """ctypes would pass 2**32 + 4 as 4: refused first, naming the value."""
+    expect_error("sgs.VecEnv('CartPole-v1', 2**32 + 4)", "ValueError", "4294967300")
+    expect_error("""
+p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
+agents.evaluate(p, 'CartPole-v1', num_episodes=2**32 + 1)
+""", "ValueError", "4294967297")
+
+
 def test_float_parameter_beyond_float32_is_refused_at_make():
     expect_error("sgs.make('CartPole-v1', gravity=1e308)", "ValueError", "'gravity'", "float32")
 
