@@ -15,22 +15,30 @@ make a false crash. Mutant i of seed s is a function of (s, i) alone: a run is
 deterministic for its seed, and --only replays one mutant.
 
 What it does. The valid checkpoints are the committed Checkpoints/*/
-checkpoint.safetensors (two networks: max_steps_in_episode 1) and two
+checkpoint.safetensors (two networks: max_steps_in_episode 1), two
 four-network ones built here from them (next_state_delta and done networks,
-max_steps_in_episode 200; one discrete, one continuous). Each mutant is one of
-the kinds in MUTATORS: bit flips, byte overwrites, truncations, appended bytes,
-the 8-byte header length, JSON header edits (shapes with huge, negative,
-overflowing, fractional or non-numeric dims, data_offsets, dtypes, missing,
-extra, renamed and duplicated tensors, __metadata__ values such as
-max_steps_in_episode, latent_size and features set to 2**31, 2**63, -1, 1e308,
-NaN, strings, deep nesting, broken JSON syntax), tensor data set to
-NaN/inf/huge values, valid re-layouts, and combinations of these.
+max_steps_in_episode 200; one discrete, one continuous), and policy files
+(Tests/fuzz/seeds/policy-*.safetensors, trained by the library: every head).
+Each mutant is one of the kinds in MUTATORS: bit flips, byte overwrites,
+truncations, appended bytes, the 8-byte header length, JSON header edits
+(shapes with huge, negative, overflowing, fractional or non-numeric dims,
+data_offsets, dtypes, missing, extra, renamed and duplicated tensors,
+__metadata__ values such as max_steps_in_episode, latent_size, features and a
+policy's sizes set to 2**31, 2**63, -1, 1e308, NaN, strings, deep nesting,
+broken JSON syntax), tensor data set to NaN/inf/huge values, valid
+re-layouts, whole other valid configurations (any real id, activation, latent
+distribution, up to 65 layers, widths and latent sizes up to 2**16 + 1),
+sparse files of 64 MB to 1 TB, Unicode-equivalent names, a policy's action box
+and normalisation values, and combinations of these.
 
 Each mutant is loaded in a CHILD process (this file with --worker; many
-mutants per child, a new child after any death) through the library:
-`_native.NativeEnv(checkpoint=path)` (sgx_env_create_from_checkpoint) and, when
-that accepts, `synthetic_gymnax_swift.make("Synthetic-<id>", checkpoint=path)`,
-one reset and one step, and `sgx_env_save_checkpoint` of what was loaded.
+mutants per child, a new child after any death) through the library. A
+checkpoint: `_native.NativeEnv(checkpoint=path)` (sgx_env_create_from_checkpoint),
+then, when that accepts, sgx_env_save_checkpoint of what was loaded, a
+max_steps_in_episode override, `synthetic_gymnax_swift.make("Synthetic-<id>",
+checkpoint=path)` with one reset and one step, and a VecEnv of 1 to 130
+copies reset and stepped once. A policy: `Policy.load` (sgx_policy_load),
+`save`, and deterministic and sampled actions for five observations.
 
 Independently, the parent parses the mutant in pure Python following the
 safetensors specification (as the reference `safetensors` implementation
@@ -41,17 +49,25 @@ __metadata__ a string-to-string map; a strict JSON parser of our own, so that
 Python's json quirks do not decide) and checks that the tensors fit the
 checkpoint's declared configuration (the loader's contract in
 SyntheticCheckpoint.swift: format, env_id, features, activation, latent_dist,
-latent_size, max_steps_in_episode; network names and shapes; finite float32).
+latent_size, max_steps_in_episode as decimal digits; network names and
+shapes; finite float32).
 
 A FAILURE is: a child killed by a signal (SIGILL, SIGABRT, SIGSEGV, SIGBUS,
-SIGFPE, ...) or exiting abnormally; a mutant taking longer than --timeout
-(a hang); a mutant ACCEPTED although it is not a valid safetensors file or
-does not fit; a mutant accepted whose loaded tensors or configuration (read
-back through sgx_env_save_checkpoint) differ from those the file declares, or
-whose step's reward / next observation / termination differ from a numpy
-forward pass of the declared networks; an exception from the Python package
-that is not its documented error type. Refusing a valid, fitting mutant is
-reported ("refused although valid") but is not a failure.
+SIGFPE, ...; the Swift backtrace's function and line are shown) or exiting
+abnormally; a mutant taking longer than --timeout (a hang); a mutant ACCEPTED
+although it is not a valid safetensors file or does not fit; a checkpoint
+accepted whose loaded tensors, configuration or metadata (read back through
+sgx_env_save_checkpoint) differ from those the file declares, whose
+max_steps_in_episode override is taken although invalid or not as given, or
+whose step's reward / next observation / termination (eager and in every
+VecEnv copy) differ from a numpy forward pass of the declared networks (with
+a float32 rounding-error bound); a policy accepted with sizes that are not
+positive integers, tensors it does not use, tensors or metadata it does not
+keep, an action box with low > high, or actions outside its action space; an
+exception from the Python package that is not its documented error type.
+Refusing a valid, fitting mutant within the library's documented bounds is
+reported ("refused although valid") but is not a failure, nor is a policy's
+ignored, derived metadata (hidden_layer_sizes, action_space).
 
 Exit status 0 when no mutant failed, 1 otherwise; failing mutants are saved
 to --keep (default: a temporary directory, printed).
@@ -562,7 +578,25 @@ def load_seeds():
         header, blob = layout(tensors, meta)
         data = encode(header, blob)
         seeds.append((f"{d} (four networks)", data, parse_safetensors(data)))
+    # Policy files (sgx_policy_load), trained by the library once and kept in
+    # Tests/fuzz/seeds: every head (categorical, gaussian, q_values,
+    # dueling_q_values, squashed_gaussian, deterministic), with and without
+    # observation normalisation.
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+    for f in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        if f.startswith("policy-") and f.endswith(".safetensors"):
+            with open(os.path.join(root, f), "rb") as fh:
+                data = fh.read()
+            parsed = parse_safetensors(data)
+            seeds.append((f"policy {f[7:-12]} ({parsed['metadata']['head']})", data, parsed))
     return seeds
+
+
+def is_policy(parsed_or_name):
+    if isinstance(parsed_or_name, str):
+        return parsed_or_name.startswith("policy ")
+    meta = parsed_or_name.get("metadata") or {}
+    return meta.get("format") == POLICY_FORMAT
 
 
 # ---------------------------------------------------------------------------
@@ -842,8 +876,29 @@ def m_tensor_set(rng, data, parsed):
     return encode(header, blob)
 
 
+POLICY_FORMAT = "synthetic-gymnax-swift policy 1"
+POLICY_KEYS = ("format", "algorithm", "env_id", "activation", "sizes", "hidden_layer_sizes", "head", "action_space")
+HEADS = ("categorical", "gaussian", "deterministic", "squashed_gaussian", "q_values", "dueling_q_values")
+SIZES_STRINGS = ["4,16,16,2", "3,16,16,1", "4,16,2", "4,2", "4", "", "4,16,16,2,", ",4,16,16,2", "4,,16,16,2",
+                 "4,16,16,3", "4,16,16,4", "4,16,16,1", "0,16,16,2", "-4,16,16,2", "4,65536,2", "4,65537,2",
+                 "4," + ",".join(["1"] * 70) + ",2", "4,4294967296,2", "4,9223372036854775808,2", "+4,16,16,2",
+                 " 4,16,16,2", "4,16,16,2 ", "04,16,16,2", "4.0,16,16,2", "4,16,16,1e308"]
+ACTION_SPACE_STRINGS = ["discrete(2)", "discrete(3)", "discrete(0)", "discrete(-1)", "discrete(4294967296)",
+                        "box(1)", "box(2)", "box(0)", "box(-1)", "", "discrete", "box(1)x"]
+
+
 def m_metadata_value(rng, data, parsed):
     meta = dict(parsed["metadata"])
+    if is_policy(parsed):
+        key = rng.choice(list(POLICY_KEYS) + ["sizes"] * 3 + ["head", "hp.learning_rate", "seed"])
+        pool = {"format": FORMAT_STRINGS + [POLICY_FORMAT + " ", "synthetic-gymnax-swift policy 2"],
+                "algorithm": ["ppo", "dqn", "sac", "td3", "ddpg", "", "PPO", "x" * 1000],
+                "env_id": ENV_STRINGS, "activation": ACT_STRINGS, "sizes": SIZES_STRINGS,
+                "hidden_layer_sizes": SIZES_STRINGS, "head": list(HEADS) + ["", "Gaussian", "q-values"],
+                "action_space": ACTION_SPACE_STRINGS}.get(key, META_STRINGS)
+        meta[key] = rng.choice(pool)
+        header, blob = layout(parsed["tensors"], meta)
+        return encode(header, blob)
     key = rng.choice(list(CONFIG_KEYS) + ["max_steps_in_episode"] * 3 + ["latent_size", "features", "source"])
     pool = {"format": FORMAT_STRINGS, "env_id": ENV_STRINGS, "features": FEATURE_STRINGS,
             "activation": ACT_STRINGS, "latent_dist": LATENT_STRINGS}.get(key, META_STRINGS)
@@ -1010,6 +1065,28 @@ def m_config(rng, data, parsed):
     return encode(header, blob)
 
 
+def m_policy_values(rng, data, parsed):
+    """A valid policy file with odd values in the tensors the policy applies
+    besides its weights: the action box (low > high, low = high, huge,
+    -0.0), observation normalisation (negative or zero variance, zero or
+    negative count, huge mean), log standard deviations of +-1e30."""
+    tensors = dict(parsed["tensors"])
+    targets = [n for n in ("action_space.low", "action_space.high", "obs_rms.mean", "obs_rms.var", "obs_rms.count",
+                           "action_log_std") if n in tensors]
+    if not targets:
+        return m_data_values(rng, data, parsed)
+    for name in rng.sample(targets, rng.choice([1, 1, 2])):
+        dtype, shape, raw = tensors[name]
+        arr = np.frombuffer(raw, "<f4").copy()
+        if name == "action_space.low" and "action_space.high" in tensors and rng.random() < 0.5:
+            arr = np.frombuffer(tensors["action_space.high"][2], "<f4") + np.float32(rng.choice([0.0, 1.0, 1e30]))
+        else:
+            arr[:] = rng.choice([-1.0, 0.0, -0.0, 1e-45, 1e30, -1e30, 3.4e38, -3.4e38, 1e-30, 2.0])
+        tensors[name] = (dtype, shape, arr.astype("<f4").tobytes())
+    header, blob = layout(tensors, parsed["metadata"])
+    return encode(header, blob)
+
+
 class Sparse(bytes):
     """A mutant whose file is these bytes followed by zeros up to `size` (written sparse)."""
     size = 0
@@ -1076,6 +1153,7 @@ MUTATORS = {
     "config": (m_config, 5),
     "sparse": (m_sparse, 0.4),
     "unicode": (m_unicode, 1),
+    "policy_values": (m_policy_values, 0),  # drawn instead of "config" for policy files
     "combined": (None, 6),
 }
 _KINDS = list(MUTATORS)
@@ -1087,6 +1165,8 @@ def make_mutant(seed, index, seeds):
     rng = random.Random(f"sgx-fuzz/{seed}/{index}")
     name, data, parsed = seeds[rng.randrange(len(seeds))]
     kind = rng.choices(_KINDS, _WEIGHTS)[0]
+    if kind == "config" and is_policy(name):
+        kind = "policy_values"
     if kind == "combined":
         parts = [k for k in _KINDS if k not in ("combined", "config", "sparse")]
         steps = rng.choices(parts, [MUTATORS[k][1] for k in parts], k=rng.choice([2, 3]))
@@ -1169,6 +1249,115 @@ OVERRIDES = [1, 2, 200, 2**31 - 1, 2**31, 2**32 + 1, 2**53, 1e308, -1, 0, 1.5, m
 VEC_SIZES = [1, 3, 64, 65, 130]
 
 
+def policy_worker(sgs, req, library_errors):
+    """A policy file through sgx_policy_load; when accepted, saved back and
+    asked for deterministic and sampled actions on a few observations."""
+    try:
+        policy = sgs.Policy.load(req["path"])
+    except library_errors as e:
+        return {"status": "refused", "error": type(e).__name__, "message": str(e)}
+    except Exception as e:  # noqa: BLE001
+        return {"status": "bad-exception", "error": type(e).__name__, "message": str(e)}
+    res = {"status": "accepted", "algorithm": policy.algorithm, "env_id": policy.env_id,
+           "obs_size": policy.obs_size, "discrete": policy.discrete, "num_actions": policy.num_actions}
+    try:
+        policy.save(req["save"])
+        res["saved"] = req["save"]
+    except Exception as e:  # noqa: BLE001
+        res["save_error"] = f"{type(e).__name__}: {e}"
+    obs = (np.random.default_rng(abs(req["i"])).standard_normal((5, policy.obs_size)) * 3).astype(np.float32)
+    try:
+        deterministic = policy.act(obs)
+        sampled = policy.act(obs, key=np.array([req["key"][0], 7], np.uint32))
+        res["act"] = {k: np.asarray(v, np.float32).tobytes().hex() for k, v in
+                      (("deterministic", deterministic), ("sampled", sampled))}
+    except library_errors as e:
+        res["act_error"] = f"{type(e).__name__}: {e}"
+    except Exception as e:  # noqa: BLE001
+        res["act_bad_exception"] = f"{type(e).__name__}: {e}"
+    return res
+
+
+def _policy_sizes(text):
+    """The layer sizes a policy's metadata declares (digits only, every piece present), or None."""
+    pieces = text.split(",")
+    if not all(re.fullmatch(r"[0-9]+", p) for p in pieces):
+        return None
+    sizes = [int(p) for p in pieces]
+    return sizes if len(sizes) >= 2 and all(v >= 1 for v in sizes) else None
+
+
+POLICY_DERIVED = ("hidden_layer_sizes", "action_space")  # written by save, ignored by load
+
+
+def judge_policy(data, res, parsed, why_invalid):
+    """judge() for policy files: an invalid file must be refused; an
+    accepted one must be saved back with exactly the tensors it was read
+    with (and nothing it did not declare), its declared sizes well formed,
+    its metadata kept, and its actions inside its action space."""
+    status = res["status"]
+    if status == "bad-exception":
+        return "refused", f"an undocumented exception {res['error']}: {res['message'][:300]}", None
+    if status == "refused":
+        return "refused", None, f"{res['error']}: {_normalize_message(res['message'])}"
+    if why_invalid is not None:
+        return "accepted", f"accepted a policy file that is not valid safetensors ({why_invalid})", None
+    meta = parsed["metadata"] or {}
+    if _policy_sizes(meta.get("sizes", "")) is None:
+        return "accepted", f"accepted a policy whose sizes {meta.get('sizes')!r} are not comma-separated positive integers", None
+    if "save_error" in res:
+        return "accepted", f"accepted, but saving it back failed: {res['save_error']}", None
+    with open(res["saved"], "rb") as f:
+        try:
+            saved = parse_safetensors(f.read())
+        except Invalid as e:
+            return "accepted", f"accepted, and sgx_policy_save wrote an invalid file ({e})", None
+    declared, loaded = parsed["tensors"], saved["tensors"]
+    invented = sorted(set(loaded) - set(declared))
+    if invented:
+        return "accepted", f"the saved policy has tensors the file does not declare: {invented[:3]}", None
+    for name in loaded:
+        if declared[name] != loaded[name]:
+            return "accepted", (f"tensor {name}: loaded {loaded[name][0]} {list(loaded[name][1])} differs from the "
+                                f"declared {declared[name][0]} {list(declared[name][1])} or its bytes"), None
+    saved_meta = saved["metadata"] or {}
+    for key in set(meta) | set(saved_meta):
+        if key in POLICY_DERIVED:
+            continue
+        want, got = meta.get(key), saved_meta.get(key)
+        if key == "sizes" and want is not None and got is not None and _policy_sizes(want) == _policy_sizes(got):
+            continue
+        if want != got:
+            return "accepted", f"metadata {key!r}: the file declares {want!r}, the loaded policy has {got!r}", None
+    ignored = sorted(set(declared) - set(loaded))
+    if "act_bad_exception" in res:
+        return "accepted", f"act raised an undocumented exception: {res['act_bad_exception']}", None
+    if "act_error" in res:
+        return "accepted; act refused", None, _normalize_message(res["act_error"])
+    for kind, hexed in res["act"].items():
+        actions = _f32(hexed)
+        if res["discrete"]:
+            if not np.all((actions >= 0) & (actions < res["num_actions"]) & (actions == np.round(actions))):
+                return "accepted", f"{kind} actions {actions[:5]} outside [0, {res['num_actions']})", None
+        else:
+            if "action_space.low" not in declared:
+                return "accepted", "a continuous policy accepted without action_space.low", None
+            low = np.frombuffer(declared["action_space.low"][2], "<f4")
+            high = np.frombuffer(declared["action_space.high"][2], "<f4")
+            if np.any(low > high):
+                return "accepted", f"accepted an action box with low > high ({low[:3]} > {high[:3]})", None
+            a = actions.reshape(-1, low.size)
+            if not (np.all(np.isfinite(a)) and np.all(a >= low) and np.all(a <= high)):
+                return "accepted", f"{kind} actions {a[0]} outside the box [{low}, {high}]", None
+    CHECKED["policy actions"] += 1
+    if ignored:  # as the checkpoint loader refuses an unexpected tensor
+        return "accepted", f"accepted a policy with tensors it does not use: {[n[:40] for n in ignored[:3]]}", None
+    derived = [k for k in POLICY_DERIVED if k in meta and meta[k] != saved_meta.get(k)]
+    if derived:
+        return "accepted (declared metadata ignored)", None, ", ".join(derived)
+    return "accepted", None, None
+
+
 def worker_main():
     """Reads one JSON request per line; writes "S <index>" before each and one JSON result after."""
     sys.path.insert(0, os.path.join(REPO, "python"))
@@ -1182,6 +1371,10 @@ def worker_main():
         req = json.loads(line)
         print(f"S {req['i']}", file=out, flush=True)
         res = {"i": req["i"]}
+        if req.get("policy"):
+            res.update(policy_worker(sgs, req, library_errors))
+            print(json.dumps(res), file=out, flush=True)
+            continue
         try:
             native = _native.NativeEnv(checkpoint=req["path"])
         except library_errors as e:
@@ -1398,6 +1591,8 @@ def judge(data, res, seed_name):
         valid, why_invalid = True, None
     except Invalid as e:
         parsed, valid, why_invalid = None, False, str(e)
+    if is_policy(seed_name):
+        return judge_policy(data, res, parsed, why_invalid)
     fit, why_misfit, config = False, None, None
     if valid:
         try:
@@ -1587,6 +1782,7 @@ def main(argv=None):
     outcome_by_kind = collections.defaultdict(collections.Counter)
     messages = collections.Counter()
     refused_valid = collections.Counter()
+    notes = collections.Counter()  # accepted with a remark (not failures)
     failures = []
     failure_classes = collections.Counter()
     started = time.monotonic()
@@ -1603,6 +1799,7 @@ def main(argv=None):
     def failure_class(what):
         first = what.split("\n")[0]
         first = re.sub(r"'[^']*'", "'...'", first)
+        first = re.sub(r"\[[^\]]*\]", "[...]", first)
         return re.sub(r"-?\d+(\.\d+)?(e[+-]?\d+)?", "N", first)[:200]
 
     def record_failure(index, kind, seed_name, data, what):
@@ -1658,7 +1855,8 @@ def main(argv=None):
                     worker = start_worker()
                 for i, kind, seed_name, data in queue:
                     ok = worker.send({"i": i, "path": files[i], "save": files[i] + ".saved",
-                                      "key": [i & 0xFFFFFFFF, 12345], "action_seed": abs(i)})
+                                      "key": [i & 0xFFFFFFFF, 12345], "action_seed": abs(i),
+                                      "policy": is_policy(seed_name)})
                     if not ok:
                         break
                 done_upto = 0
@@ -1707,6 +1905,8 @@ def main(argv=None):
                     outcome_by_kind[k][outcome] += 1
                     if detail and outcome.startswith("refused"):
                         (refused_valid if outcome == "refused although valid" else messages)[detail] += 1
+                    elif detail:
+                        notes[f"{outcome}: {detail[:120]}"] += 1
                     if failure:
                         outcomes["FAILED"] += 1
                         record_failure(i, kind, seed_name, data, failure)
@@ -1740,6 +1940,10 @@ def main(argv=None):
         print(f"   {c:>6}  {msg}")
     if len(messages) > top:
         print(f"   ... and {len(messages) - top} other messages ({sum(messages.values())} refusals in all)")
+    if notes:
+        print("accepted with remarks (not failures):")
+        for msg, c in notes.most_common(10):
+            print(f"   {c:>6}  {msg}")
     if refused_valid:
         print("refused although valid and fitting (not failures):")
         for msg, c in refused_valid.most_common(10):
