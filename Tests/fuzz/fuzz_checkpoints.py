@@ -1783,6 +1783,7 @@ def main(argv=None):
     messages = collections.Counter()
     refused_valid = collections.Counter()
     notes = collections.Counter()  # accepted with a remark (not failures)
+    generator_errors = []  # mutants this file failed to make (its own bugs)
     failures = []
     failure_classes = collections.Counter()
     started = time.monotonic()
@@ -1835,7 +1836,12 @@ def main(argv=None):
                     break
                 i = index
             index += 1
-            kind, seed_name, data = make_mutant(args.seed, i, seeds)
+            try:
+                kind, seed_name, data = make_mutant(args.seed, i, seeds)
+            except Exception as e:  # noqa: BLE001  (a bug of this file)
+                print(f"fuzz_checkpoints: mutant {i} could not be made: {type(e).__name__}: {e}", file=sys.stderr)
+                generator_errors.append(i)
+                continue
             batch.append((i, kind, seed_name, data))
         return batch
 
@@ -1876,7 +1882,11 @@ def main(argv=None):
                         done_upto += 1
                         break
                     if line == b"":  # death
-                        rc = worker.proc.wait()
+                        try:
+                            rc = worker.proc.wait(timeout=30)
+                        except subprocess.TimeoutExpired:  # closed its output but lives on
+                            worker.proc.kill()
+                            rc = worker.proc.wait()
                         where, report = worker.crash_report()
                         worker.stderr.close()
                         worker = None
@@ -1898,7 +1908,10 @@ def main(argv=None):
                     slowest.sort(reverse=True)
                     del slowest[5:]
                     last = now
-                    outcome, failure, detail = judge(data, res, seed_name)
+                    try:
+                        outcome, failure, detail = judge(data, res, seed_name)
+                    except Exception as e:  # noqa: BLE001  (a bug of this file: say so, go on)
+                        outcome, failure, detail = "unjudged", f"the fuzzer's judge raised {type(e).__name__}: {e}", None
                     if i < 0 and outcome != "accepted":
                         failure = failure or f"the unmodified checkpoint {seed_name} was {outcome}: {detail}"
                     outcomes[outcome] += 1
@@ -1948,6 +1961,10 @@ def main(argv=None):
         print("refused although valid and fitting (not failures):")
         for msg, c in refused_valid.most_common(10):
             print(f"   {c:>6}  {msg}")
+    if generator_errors:
+        print(f"FAILED: the fuzzer could not make mutants {generator_errors[:10]} (a bug of this file)")
+        if not failures:
+            return 1
     if failures:
         print(f"FAILED: {len(failures)} mutants, in {len(failure_classes)} classes:")
         for cls, c in failure_classes.most_common():
