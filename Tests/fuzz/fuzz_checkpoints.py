@@ -1475,14 +1475,29 @@ class Worker:
         self.buffer = b""
         self.registered = None
 
+    def cpu_seconds(self):
+        """The child's CPU time so far (all its threads), from /proc; None where unavailable."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def readline(self, timeout):
-        deadline = time.monotonic() + timeout
+        """The child's next line; b"" when it died; None when it hangs: it
+        spent `timeout` seconds of CPU time on it, or four times that in
+        wall-clock time (a deadlock, or a machine stalled beyond reason).
+        CPU time, so that a loaded machine does not make false hangs."""
+        start, cpu0 = time.monotonic(), self.cpu_seconds()
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None  # timeout
-            ready, _, _ = select.select([fd], [], [], left)
+            waited = time.monotonic() - start
+            if waited >= timeout:
+                cpu = self.cpu_seconds()
+                if cpu is None or cpu0 is None or cpu - cpu0 >= timeout or waited >= 4 * timeout:
+                    return None  # a hang
+            ready, _, _ = select.select([fd], [], [], 1.0)
             if not ready:
                 continue
             chunk = os.read(fd, 1 << 16)
@@ -1746,7 +1761,8 @@ def main(argv=None):
     ap.add_argument("--count", type=int, help="stop after this many mutants")
     ap.add_argument("--only", type=int, action="append", help="run only mutant N (repeatable), printing the backtrace")
     ap.add_argument("--lib", help="the library (default $SGX_LIB or .build/release/libsynthetic_gymnax.so)")
-    ap.add_argument("--timeout", type=float, default=30, help="seconds one mutant may take (default 30)")
+    ap.add_argument("--timeout", type=float, default=30,
+                    help="CPU seconds one mutant may take (default 30; or 4 times that in wall-clock time)")
     ap.add_argument("--batch", type=int, default=64, help="mutants per child request batch")
     ap.add_argument("--keep", help="save failing mutants here (default: a temporary directory)")
     ap.add_argument("--no-backtrace", action="store_true",
@@ -1878,7 +1894,8 @@ def main(argv=None):
                         counts[kind.split("(")[0]] += 1
                         outcomes["HANG"] += 1
                         outcome_by_kind[kind.split("(")[0]]["HANG"] += 1
-                        record_failure(i, kind, seed_name, data, f"no answer within {args.timeout:g} s (hang)")
+                        record_failure(i, kind, seed_name, data,
+                                       f"no answer within {args.timeout:g} s of CPU time (hang)")
                         done_upto += 1
                         break
                     if line == b"":  # death
