@@ -272,8 +272,9 @@ int32_t sgx_env_state_field(const sgx_env *env, int32_t index, const char **out_
  * max_steps_in_episode > 1).
  * The file is untrusted: its size (at most SGX_MAX_FILE_BYTES, checked
  * before reading), its header (at most SGX_MAX_HEADER_BYTES), every shape
- * and offset (overflow-checked; the tensors must cover the data exactly,
- * as the safetensors library requires) and every metadata number
+ * and offset (JSON integers, overflow-checked; the tensors must cover the
+ * data exactly, as the safetensors library requires; no key given twice in
+ * an object, exactly or in another Unicode form) and every metadata number
  * (max_steps_in_episode an int32, features and latent_size at most
  * SGX_MAX_LAYER_WIDTH, at most SGX_MAX_LAYERS layers, at most
  * SGX_MAX_NETWORK_PARAMETERS per network) are checked.
@@ -519,7 +520,10 @@ void sgx_policy_free(sgx_policy *policy);
  * activation, sizes, head, action space and hyperparameters "hp.<name>").
  * The file is checked as sgx_env_create_from_checkpoint checks a checkpoint
  * (sizes, header, shapes, offsets; layer sizes within SGX_MAX_LAYER_WIDTH,
- * SGX_MAX_LAYERS and SGX_MAX_NETWORK_PARAMETERS).
+ * SGX_MAX_LAYERS and SGX_MAX_NETWORK_PARAMETERS), and must hold exactly the
+ * tensors of its head (no others), an action box with low <= high, and
+ * "action_space" / "hidden_layer_sizes" metadata, when present, that agree
+ * with "sizes" and "head".
  * Errors: SGX_ERR_IO (missing or unreadable file), SGX_ERR_FORMAT (not a
  * policy file, a missing tensor or a wrong shape, non-finite weights, a
  * size beyond the bounds).

@@ -57,6 +57,34 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(problem(big)?.contains("exceeds the bound") ?? false, problem(big) ?? "accepted")
     }
 
+    /// Keys given twice in one object, exactly or as canonically equivalent
+    /// Unicode (a Swift dictionary merges them), are found; the same key in
+    /// different objects is fine.
+    func testHeaderKeysGivenTwice() {
+        func scan(_ text: String) -> String? { Safetensors.duplicateKey(ArraySlice(Array(text.utf8))) }
+        XCTAssertNil(scan(#"{"a": {"x": 1, "y": [{"x": 2}, {"x": 3}]}, "b": {"x": "a,b:\"c\""}}"#))
+        XCTAssertTrue(scan(#"{"a": 1, "b": {"c": 2}, "a": 3}"#)?.contains("'a' appears twice") ?? false)
+        XCTAssertTrue(scan(#"{"m": {"caf\u00e9": 1, "cafe\u0301": 2}}"#)?.contains("different Unicode forms") ?? false)
+        XCTAssertTrue(scan("{\"m\": {\"caf\u{E9}\": 1, \"cafe\u{301}\": 2}}")?.contains("different Unicode forms") ?? false)
+        XCTAssertTrue(scan(#"{"\ud83d\ude00": 1, "😀": 2}"#)?.contains("appears twice") ?? false)
+        XCTAssertTrue(scan(#"{"K": 1, "\u212a": 2}"#)?.contains("different Unicode forms") ?? false)
+        XCTAssertNil(scan(#"{"K": 1, "k": 2}"#))
+    }
+
+    /// A softmax latent at the width bound: its logits are computed once.
+    func testSoftmaxLatentAtTheBoundIsCheap() throws {
+        let c = try SyntheticEnvironment.Configuration(environmentID: "CartPole-v1", latentDistribution: .softmax,
+                                                       latentSize: Limits.layerWidth)
+        let env = try SyntheticEnvironment(configuration: c,
+                                           initialState: SyntheticTests.randomMLP([c.latentSize, 4], PRNGKey(0, 1)),
+                                           reward: SyntheticTests.randomMLP([6, 1], PRNGKey(0, 2)))
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = env.resetEnv(key: PRNGKey(0, 3))
+        XCTAssertLessThan(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 2)
+        let total = (0..<Limits.layerWidth).reduce(Float(0)) { $0 + expf(-Float($1)) }
+        XCTAssertEqual(env.softmaxLogits[1], logf(expf(-1) / total))
+    }
+
     func testCheckpointMetadataBeyondBoundsIsAFormatError() throws {
         let env = try SyntheticTests.randomEnvironment("CartPole-v1")
         var (tensors, metadata) = env.checkpointContents

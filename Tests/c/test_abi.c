@@ -893,6 +893,33 @@ static void test_hostile_checkpoints(void) {
                            "\"activation\":\"tanh\",\"sizes\":\"4,60000,60000,2\",\"head\":\"categorical\"", NULL, 0, NULL, 0);
     HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "parameters");
     CHECK(policy == NULL, "no policy from a bad file");
+    /* policy files the fuzzer found accepted (Tests/fuzz): a CartPole
+     * categorical policy without hidden layers, then variants of it */
+    const tensor_spec logits[] = {{"action_logits.kernel", 4, 2}, {"action_logits.bias", 2, -1},
+                                  {"extra", 1, -1}};
+#define POLICY_META(sizes, space)                                                                          \
+    "\"format\":\"synthetic-gymnax-swift policy 1\",\"algorithm\":\"ppo\",\"env_id\":\"CartPole-v1\","   \
+    "\"activation\":\"tanh\",\"sizes\":\"" sizes "\",\"head\":\"categorical\",\"action_space\":\"" space "\""
+    write_safetensors(bad, POLICY_META("4,2", "discrete(2)"), logits, 2, NULL, 0);
+    CHECK_STATUS(sgx_policy_load(bad, &policy), SGX_OK);
+    sgx_policy_free(policy);
+    policy = NULL;
+    write_safetensors(bad, POLICY_META("4,2,", "discrete(2)"), logits, 2, NULL, 0);
+    HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "bad sizes '4,2,'");
+    write_safetensors(bad, POLICY_META("4,2", "discrete(2)"), logits, 3, NULL, 0);
+    HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "unexpected tensor 'extra'");
+    write_safetensors(bad, POLICY_META("4,2", "discrete(3)"), logits, 2, NULL, 0);
+    HOSTILE(sgx_policy_load(bad, &policy), SGX_ERR_FORMAT, "'action_space' is 'discrete(3)'");
+#undef POLICY_META
+    /* keys given twice, exactly or as canonically equivalent Unicode (a
+     * Swift dictionary would merge them) */
+    write_safetensors(bad, "\"format\":\"synthetic-gymnax-swift/1\",\"env_id\":\"CartPole-v1\",\"features\":\"4\","
+                           "\"activation\":\"relu\",\"latent_dist\":\"normal\",\"latent_size\":\"4\","
+                           "\"max_steps_in_episode\":\"1\",\"caf\\u00e9\":\"one\",\"cafe\\u0301\":\"two\"",
+                      cartpole_nets, 8, NULL, 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "different Unicode forms");
+    write_cartpole_checkpoint(bad, 0, "4", "4", "1", "\"__metadata__\":{\"x\":\"1\"}", 0);
+    HOSTILE(sgx_env_create_from_checkpoint(bad, NULL, NULL, 0, &env), SGX_ERR_FORMAT, "appears twice");
     remove(bad);
     remove(good);
     remove(config);

@@ -209,6 +209,104 @@ def test_policy_file_with_absurd_sizes(tmp_path):
     expect_error(f"agents.Policy.load({str(path)!r})", "CheckpointError", "99999999999")
 
 
+def write_policy(path, metadata=None, extra_tensors=None, box=None):
+    """A CartPole categorical policy without hidden layers (sizes 4,2), or
+    with `box` = (low, high) a Pendulum deterministic one (sizes 3,1);
+    `metadata` entries override, `extra_tensors` adds tensors."""
+    import numpy as np
+    if box is None:
+        meta = {"format": "synthetic-gymnax-swift policy 1", "algorithm": "ppo", "env_id": "CartPole-v1",
+                "activation": "tanh", "sizes": "4,2", "head": "categorical", "action_space": "discrete(2)"}
+        tensors = {"action_logits.kernel": np.full((4, 2), 0.1, np.float32), "action_logits.bias": np.zeros(2, np.float32)}
+    else:
+        meta = {"format": "synthetic-gymnax-swift policy 1", "algorithm": "td3", "env_id": "Pendulum-v1",
+                "activation": "relu", "sizes": "3,1", "head": "deterministic", "action_space": "box(1)"}
+        tensors = {"action.kernel": np.full((3, 1), 0.1, np.float32), "action.bias": np.zeros(1, np.float32),
+                   "action_space.low": np.array([box[0]], np.float32), "action_space.high": np.array([box[1]], np.float32)}
+    meta.update(metadata or {})
+    tensors.update(extra_tensors or {})
+    header, data = {"__metadata__": meta}, b""
+    for name, t in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [len(data), len(data) + t.nbytes]}
+        data += t.tobytes()
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    pathlib.Path(path).write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+    return str(path)
+
+
+def load_policy_body(path):
+    return f"value = agents.Policy.load({str(path)!r}).act(np.zeros({4 if 'cartpole' in str(path) else 3}, np.float32))"
+
+
+def test_crafted_policies_load_when_nothing_is_wrong(tmp_path):
+    for path in (write_policy(tmp_path / "cartpole.safetensors"), write_policy(tmp_path / "pendulum.safetensors", box=(-2, 2))):
+        r = run_child(load_policy_body(path))
+        assert r["ok"], r
+
+
+@pytest.mark.parametrize("kind,fragment", [
+    ("sizes", "bad sizes '4,2,'"),
+    ("extra", "unexpected tensor 'extra'"),
+    ("description", "'action_space' is 'discrete(3)'"),
+    ("box", "low > high"),
+])
+def test_policy_files_the_fuzzer_found_accepted(tmp_path, kind, fragment):
+    import numpy as np
+    path = tmp_path / "cartpole.safetensors"
+    if kind == "sizes":
+        write_policy(path, metadata={"sizes": "4,2,"})
+    elif kind == "extra":
+        write_policy(path, extra_tensors={"extra": np.zeros(1, np.float32)})
+    elif kind == "description":
+        write_policy(path, metadata={"action_space": "discrete(3)"})
+    else:
+        path = tmp_path / "pendulum.safetensors"
+        write_policy(path, box=(2, 1))
+    expect_error(load_policy_body(path), "CheckpointError", fragment)
+
+
+@pytest.mark.parametrize("key", ['"caf\\u00e9": "one", "cafe\\u0301": "two"', '"x": "1", "x": "2"'])
+def test_metadata_keys_given_twice(tmp_path, key):
+    path = pathlib.Path(write_checkpoint(tmp_path / "k.safetensors"))
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    head = raw[8:8 + n].rstrip(b" ").replace(b'"__metadata__": {', b'"__metadata__": {' + key.encode() + b", ", 1)
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + raw[8 + n:])
+    expect_error(make_body(path), "CheckpointError", "twice" if '"x"' in key else "different Unicode forms")
+
+
+def test_softmax_latent_at_the_width_bound_resets_quickly(tmp_path):
+    """A softmax latent of 2^16 used to cost 2^32 exponentials per reset (30 s)."""
+    path = write_checkpoint(tmp_path / "soft.safetensors", latent="65536")
+    raw = pathlib.Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header["__metadata__"]["latent_dist"] = "softmax"
+    header["initial_state.Dense_0.kernel"]["shape"] = [65536, 4]
+    # rebuild the data section: the first kernel grows to 65536 x 4
+    offset, parts = 0, []
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        size = 4 * int(__import__("math").prod(t["shape"]))
+        t["data_offsets"] = [offset, offset + size]
+        offset += size
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    pathlib.Path(path).write_bytes(struct.pack("<Q", len(text)) + text + bytes(offset))
+    r = run_child(f"""
+import time
+env, params = sgs.make("Synthetic-CartPole-v1", checkpoint={path!r})
+start = time.monotonic()
+env.reset(np.array([0, 1], np.uint32), params)
+value = time.monotonic() - start
+""")
+    assert r["ok"], r
+    assert float(r["value"]) < 5, f"a reset took {r['value']} s"
+
+
 # -- states handed back by the caller ----------------------------------------------------
 
 _STEP_AT_INT32_MAX = """

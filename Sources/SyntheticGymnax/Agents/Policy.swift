@@ -283,15 +283,21 @@ public struct Policy: Sendable, Equatable {
         guard let activation = Activation(rawValue: try field("activation")) else {
             throw fail("unknown activation '\(metadata["activation"]!)'")
         }
-        let sizes = try field("sizes").split(separator: ",").map { Int($0) ?? 0 }
+        // Comma-separated positive integers, decimal digits only, every piece present.
+        let sizes = try field("sizes").split(separator: ",", omittingEmptySubsequences: false).map { piece -> Int in
+            guard !piece.isEmpty, piece.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(piece) else { return 0 }
+            return n
+        }
         guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 1 }) else { throw fail("bad sizes '\(metadata["sizes"]!)'") }
         if let problem = Limits.networkProblem(sizes) { throw fail("sizes '\(metadata["sizes"]!)': \(problem)") }
         guard let head = Head(rawValue: try field("head")) else {
             throw fail("unknown head '\(metadata["head"]!)'; known: \(Head.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let shape = NetworkShape(sizes: sizes, activation: activation)
+        var used = Set<String>()
         func tensor(_ name: String, _ expected: [Int]) throws -> [Float] {
             guard let t = tensors[name] else { throw fail("no tensor '\(name)'") }
+            used.insert(name)
             guard t.shape == expected else { throw fail("tensor '\(name)' has shape \(t.shape), expected \(expected)") }
             guard t.values.allSatisfy(\.isFinite) else { throw fail("tensor '\(name)' has non-finite values") }
             return t.values
@@ -321,14 +327,28 @@ public struct Policy: Sendable, Equatable {
         if head.isDiscrete {
             actionSpace = .discrete(actions)
         } else {
-            actionSpace = .box(BoxSpace(low: try tensor("action_space.low", [actions]),
-                                        high: try tensor("action_space.high", [actions])))
+            let low = try tensor("action_space.low", [actions]), high = try tensor("action_space.high", [actions])
+            if let i = low.indices.first(where: { low[$0] > high[$0] }) {
+                throw fail("the action box has low > high in component \(i) (\(low[i]) > \(high[i]))")
+            }
+            actionSpace = .box(BoxSpace(low: low, high: high))
         }
         if head == .gaussian { parameters += try tensor("action_log_std", [m]) }
         var rms: RunningMeanStd?
         if tensors["obs_rms.mean"] != nil {
             rms = RunningMeanStd(mean: try tensor("obs_rms.mean", [sizes[0]]), variance: try tensor("obs_rms.var", [sizes[0]]),
                                  count: try tensor("obs_rms.count", [])[0])
+        }
+        // The descriptions save writes must agree with what sizes and head imply.
+        if let declared = metadata["action_space"], declared != actionSpace.description {
+            throw fail("metadata 'action_space' is '\(declared)', but sizes and head give '\(actionSpace.description)'")
+        }
+        let hidden = sizes.dropFirst().dropLast().map(String.init).joined(separator: ",")
+        if let declared = metadata["hidden_layer_sizes"], declared != hidden {
+            throw fail("metadata 'hidden_layer_sizes' is '\(declared)', but sizes give '\(hidden)'")
+        }
+        if let extra = Set(tensors.keys).subtracting(used).sorted().first {
+            throw fail("unexpected tensor '\(extra)' for a \(head.rawValue) policy of sizes \(sizes)")
         }
         var notes = metadata
         for key in ["format", "algorithm", "env_id", "activation", "sizes", "hidden_layer_sizes", "head", "action_space"] {

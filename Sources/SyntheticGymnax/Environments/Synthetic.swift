@@ -107,6 +107,9 @@ public struct SyntheticEnvironment: Environment {
     @usableFromInline let discreteActions: Bool
     @usableFromInline let latentSize: Int
     @usableFromInline let latentDistribution: LatentDistribution
+    /// log(softmax(-arange(latentSize))) for the softmax latent, computed
+    /// once (per sample it was latentSize^2 exponentials: 30 s a reset at 2^16).
+    @usableFromInline let softmaxLogits: [Float]
 
     /// Observation and action spaces of the real environments: those of the
     /// environment itself. For the MuJoCo tasks without MuJoCo's library at
@@ -169,6 +172,7 @@ public struct SyntheticEnvironment: Environment {
         self.discreteActions = spaces.action.isDiscrete
         self.latentSize = configuration.latentSize
         self.latentDistribution = configuration.latentDistribution
+        self.softmaxLogits = configuration.latentDistribution == .softmax ? Self.softmaxLogits(configuration.latentSize) : []
         let shapes = Self.networkShapes(configuration, observationSize: observationSize,
                                         actionInputSize: actionInputSize)
         for (net, shape) in zip([initialState, reward, nextStateDelta, done].compactMap { $0 }, shapes) {
@@ -212,7 +216,7 @@ public struct SyntheticEnvironment: Environment {
             for i in 0..<size {
                 let u = key.uniform(at: i, minval: .leastNormalMagnitude, maxval: 1)
                 var value = -logf(-logf(u))
-                if latentDistribution == .softmax { value += Self.softmaxLogit(i, size) }
+                if latentDistribution == .softmax { value += softmaxLogits[i] }
                 if value > bestValue { (best, bestValue) = (i, value) }
             }
             for i in 0..<size { z[i] = i == best ? 1 : 0 }
@@ -227,10 +231,10 @@ public struct SyntheticEnvironment: Environment {
         return Float(2).squareRoot() * erfInv(u)
     }
 
-    /// log(softmax(-arange(n)))[i].
-    static func softmaxLogit(_ i: Int, _ n: Int) -> Float {
+    /// log(softmax(-arange(n))), element by element.
+    static func softmaxLogits(_ n: Int) -> [Float] {
         let total = (0..<n).reduce(Float(0)) { $0 + expf(-Float($1)) }
-        return logf(expf(-Float(i)) / total)
+        return (0..<n).map { logf(expf(-Float($0)) / total) }
     }
 
     public func resetEnv(key: PRNGKey) -> State {

@@ -63,6 +63,66 @@ public enum Safetensors {
         }
     }
 
+    /// The first object key of the JSON text `json` (already known to be
+    /// valid JSON) that repeats an earlier key of its object, exactly or as
+    /// canonically equivalent Unicode, described; nil when there is none.
+    /// A scan with its own stack: no recursion, whatever the nesting.
+    static func duplicateKey(_ json: ArraySlice<UInt8>) -> String? {
+        struct Object { var expectKey = true; var scalars = Set<[UInt32]>(); var texts: [String: [UInt32]] = [:] }
+        var stack: [Object?] = []  // nil: an array
+        var i = json.startIndex
+        while i < json.endIndex {
+            let c = json[i]
+            switch c {
+            case UInt8(ascii: "{"): stack.append(Object())
+            case UInt8(ascii: "["): stack.append(nil)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","): if stack.last??.expectKey == false { stack[stack.count - 1]!.expectKey = true }
+            case UInt8(ascii: "\""):
+                // The string's bytes, escapes decoded to scalars.
+                var scalars: [UInt32] = [], raw: [UInt8] = []
+                i += 1
+                while i < json.endIndex && json[i] != UInt8(ascii: "\"") {
+                    if json[i] == UInt8(ascii: "\\"), i + 1 < json.endIndex {
+                        if !raw.isEmpty { scalars += String(decoding: raw, as: UTF8.self).unicodeScalars.map(\.value); raw = [] }
+                        let e = json[i + 1]
+                        if e == UInt8(ascii: "u"), i + 5 < json.endIndex,
+                           let v = UInt32(String(decoding: json[(i + 2)...(i + 5)], as: UTF8.self), radix: 16) {
+                            i += 6
+                            if (0xDC00...0xDFFF).contains(v), let high = scalars.last, (0xD800...0xDBFF).contains(high) {
+                                scalars[scalars.count - 1] = 0x10000 + ((high - 0xD800) << 10) + (v - 0xDC00)
+                            } else {
+                                scalars.append(v)
+                            }
+                        } else {
+                            scalars.append(UInt32(e))
+                            i += 2
+                        }
+                    } else {
+                        raw.append(json[i])
+                        i += 1
+                    }
+                }
+                if !raw.isEmpty { scalars += String(decoding: raw, as: UTF8.self).unicodeScalars.map(\.value) }
+                if let entry = stack.last, var object = entry, object.expectKey {
+                    object.expectKey = false
+                    let text = String(String.UnicodeScalarView(scalars.compactMap(Unicode.Scalar.init)))
+                    if object.scalars.contains(scalars) { return "key '\(text)' appears twice in one object of the header" }
+                    if let other = object.texts[text] {
+                        let show = { (s: [UInt32]) in s.map { $0 < 128 ? String(UnicodeScalar(UInt8($0))) : String(format: "\\u{%X}", $0) }.joined() }
+                        return "keys '\(show(other))' and '\(show(scalars))' of one object of the header are the same text in different Unicode forms"
+                    }
+                    object.scalars.insert(scalars)
+                    object.texts[text] = scalars
+                    stack[stack.count - 1] = object
+                }
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// Bytes per element of the dtypes safetensors defines; only F32 is read.
     static let dtypeSizes: [String: Int] = [
         "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -94,6 +154,10 @@ public enum Safetensors {
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) as? [String: Any] else {
             throw fail("corrupt: the header is not a JSON object")
         }
+        // Keys are byte strings in safetensors; a Swift dictionary merges
+        // keys given twice, and keys that are the same text in different
+        // Unicode forms ("caf\u{E9}", "cafe\u{301}"): refuse both.
+        if let problem = duplicateKey(bytes[8..<headerEnd]) { throw fail("corrupt: \(problem)") }
         var metadata: [String: String] = [:]
         if let meta = header["__metadata__"] {
             guard let meta = meta as? [String: String] else { throw fail("corrupt: __metadata__ is not a string map") }
