@@ -90,6 +90,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 
 import numpy as np
 
@@ -368,6 +369,11 @@ def parse_safetensors(data: bytes):
         notes.append("duplicate keys (the last one counts)")
     if not isinstance(header, dict):
         raise Invalid("header is not an object")
+    for obj in (header, header.get("__metadata__")):
+        if isinstance(obj, dict) and len({unicodedata.normalize("NFC", k) for k in obj}) < len(obj):
+            # Different bytes, hence different names for safetensors, but the same text for
+            # Unicode (and for Swift's String): a reader may refuse them as ambiguous.
+            notes.append("keys that are canonically equivalent Unicode")
     metadata = None
     tensors = {}
     entries = []
