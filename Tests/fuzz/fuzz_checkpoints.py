@@ -985,8 +985,12 @@ def m_json_syntax(rng, data, parsed):
             text = text[:-1] + " " * rng.choice([10_000, 300_000]) + "}"
         elif k < 0.66:
             text = text[:-1] + ',"big":"' + "x" * rng.choice([100_000, 500_000]) + '"}'
-        else:
-            header["__metadata__"].update({f"k{j}": "v" for j in range(rng.choice([1000, 10_000]))})
+        else:  # many keys in one object: the metadata, or a tensor's info (ignored fields)
+            many = {f"k{j}": "v" for j in range(rng.choice([1000, 10_000, 100_000]))}
+            if rng.random() < 0.5:
+                header["__metadata__"].update(many)
+            else:
+                header[_pick_tensor(rng, header)].update(many)
             return _reencode(rng, header, blob)
     raw = text.encode("utf-8", errors="surrogatepass")
     if rng.random() < 0.8:
