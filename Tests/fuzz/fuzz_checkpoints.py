@@ -853,6 +853,9 @@ def m_tensor_set(rng, data, parsed):
         header, blob = _header_of(parsed)
         del header[_pick_tensor(rng, header)]
         return _reencode(rng, header, blob)
+    elif r < 0.45:  # many extra empty tensors (valid file: the header's root object with many keys)
+        for j in range(rng.choice([100, 1000, 10_000, 100_000])):
+            tensors[f"z{j}"] = ("F32", (0,), b"")
     elif r < 0.6:  # an extra tensor (valid file)
         extra = rng.choice(["extra", "reward.Dense_9.kernel", "reward.Dense_0.kernel2", "Reward.Dense_0.kernel",
                             "next_state_delta.Dense_0.kernel", "done.Dense_0.bias", "", "\u0000",
