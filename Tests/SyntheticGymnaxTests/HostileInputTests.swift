@@ -71,6 +71,16 @@ final class HostileInputTests: XCTestCase {
         XCTAssertNil(scan(#"{"K": 1, "k": 2}"#))
     }
 
+    /// The duplicate-key scan is linear: 200,000 keys in one object (within
+    /// the header bound) take well under a second (a copied set made it
+    /// quadratic: 16,000 keys took 8 s).
+    func testHeaderKeyScanIsLinear() {
+        let keys = (0..<200_000).map { "\"k\($0)\": \"v\"" }.joined(separator: ", ")
+        let start = DispatchTime.now().uptimeNanoseconds
+        XCTAssertNil(Safetensors.duplicateKey(ArraySlice(Array("{\"__metadata__\": {\(keys)}}".utf8))))
+        XCTAssertLessThan(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 3)
+    }
+
     /// A softmax latent at the width bound: its logits are computed once.
     func testSoftmaxLatentAtTheBoundIsCheap() throws {
         let c = try SyntheticEnvironment.Configuration(environmentID: "CartPole-v1", latentDistribution: .softmax,

@@ -277,6 +277,26 @@ def test_metadata_keys_given_twice(tmp_path, key):
     expect_error(make_body(path), "CheckpointError", "twice" if '"x"' in key else "different Unicode forms")
 
 
+def test_header_with_many_keys_loads_quickly(tmp_path):
+    """50,000 metadata keys (a 1 MB header, within the bound) used to take
+    minutes: the duplicate-key scan was quadratic."""
+    path = pathlib.Path(write_checkpoint(tmp_path / "many.safetensors"))
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    keys = ", ".join(f'"k{i}": "v"' for i in range(50_000)).encode()
+    head = raw[8:8 + n].rstrip(b" ").replace(b'"__metadata__": {', b'"__metadata__": {' + keys + b", ", 1)
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + raw[8 + n:])
+    r = run_child(f"""
+import time
+start = time.monotonic()
+sgs.make("Synthetic-CartPole-v1", checkpoint={str(path)!r})
+value = time.monotonic() - start
+""")
+    assert r["ok"], r
+    assert float(r["value"]) < 10, f"loading took {r['value']} s"
+
+
 def test_softmax_latent_at_the_width_bound_resets_quickly(tmp_path):
     """A softmax latent of 2^16 used to cost 2^32 exponentials per reset (30 s)."""
     path = write_checkpoint(tmp_path / "soft.safetensors", latent="65536")

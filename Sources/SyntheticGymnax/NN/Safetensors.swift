@@ -68,7 +68,9 @@ public enum Safetensors {
     /// canonically equivalent Unicode, described; nil when there is none.
     /// A scan with its own stack: no recursion, whatever the nesting.
     static func duplicateKey(_ json: ArraySlice<UInt8>) -> String? {
-        struct Object { var expectKey = true; var scalars = Set<[UInt32]>(); var texts: [String: [UInt32]] = [:] }
+        // A class: mutated in place on the stack (a struct copied out and
+        // back would copy its sets for every key, quadratic in the keys).
+        final class Object { var expectKey = true; var scalars = Set<[UInt32]>(); var texts: [String: [UInt32]] = [:] }
         var stack: [Object?] = []  // nil: an array
         var i = json.startIndex
         while i < json.endIndex {
@@ -77,7 +79,7 @@ public enum Safetensors {
             case UInt8(ascii: "{"): stack.append(Object())
             case UInt8(ascii: "["): stack.append(nil)
             case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
-            case UInt8(ascii: ","): if stack.last??.expectKey == false { stack[stack.count - 1]!.expectKey = true }
+            case UInt8(ascii: ","): if let object = stack.last ?? nil { object.expectKey = true }
             case UInt8(ascii: "\""):
                 // The string's bytes, escapes decoded to scalars.
                 var scalars: [UInt32] = [], raw: [UInt8] = []
@@ -104,7 +106,7 @@ public enum Safetensors {
                     }
                 }
                 if !raw.isEmpty { scalars += String(decoding: raw, as: UTF8.self).unicodeScalars.map(\.value) }
-                if let entry = stack.last, var object = entry, object.expectKey {
+                if let object = stack.last ?? nil, object.expectKey {
                     object.expectKey = false
                     let text = String(String.UnicodeScalarView(scalars.compactMap(Unicode.Scalar.init)))
                     if object.scalars.contains(scalars) { return "key '\(text)' appears twice in one object of the header" }
@@ -114,7 +116,6 @@ public enum Safetensors {
                     }
                     object.scalars.insert(scalars)
                     object.texts[text] = scalars
-                    stack[stack.count - 1] = object
                 }
             default: break
             }
