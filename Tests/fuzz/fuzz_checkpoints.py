@@ -1062,9 +1062,16 @@ def m_config(rng, data, parsed):
     else:
         features = [rng.choice([1, 5, 32])]
     latent = rng.choice([1, 2, obs, 7, 100, 4096]) if rng.random() < 0.9 else rng.choice([65536, 65537])
-    if latent * max(features + [1]) > 2**23 or max(features + [1]) * (obs + act + 2) > 2**23:
-        latent = rng.choice([1, 2, obs])  # keep files below ~40 MB
     steps = rng.choice([1, 1, 2, 1000, 2**31 - 1])
+
+    def floats(features, latent):
+        config = {"env_id": env_id, "features": features, "latent_size": latent, "max_steps": steps}
+        return sum(int(np.prod(shape)) for shape in network_shapes(config).values())
+
+    if floats(features, latent) > 2**21:  # keep files below ~8 MB: a wide layer, or a large latent, not both
+        latent = rng.choice([1, 2, obs])
+        while floats(features, latent) > 2**21:
+            features = [max(1, f // 4) for f in features]
     meta = {"format": FORMAT, "env_id": env_id, "features": ",".join(map(str, features)),
             "activation": rng.choice(sorted(ACTIVATIONS)), "latent_dist": rng.choice(sorted(LATENTS)),
             "latent_size": str(latent), "max_steps_in_episode": str(steps), "source": "fuzz_checkpoints"}
@@ -1224,6 +1231,9 @@ def _act(name, x):
         return x
 
 
+_LAYERS = [None, None]  # (id of the tensors dict, network name), its layers
+
+
 def forward(tensors, net, config, x):
     """(value, error bound) of a network on x, in float64. The bound is a
     running float32 rounding-error analysis, made 4 times wider: a dot product
@@ -1232,18 +1242,23 @@ def forward(tensors, net, config, x):
     error on, plus a few ulps of its own."""
     value = np.asarray(x, np.float64)
     err = np.zeros_like(value)  # the inputs are float32 values: exact
-    k = 0
-    layers = []
-    while f"{net}.Dense_{k}.kernel" in tensors:
-        w = np.frombuffer(tensors[f"{net}.Dense_{k}.kernel"][2], "<f4").astype(np.float64)
-        b = np.frombuffer(tensors[f"{net}.Dense_{k}.bias"][2], "<f4").astype(np.float64)
-        layers.append((w.reshape(-1, b.size), b))
-        k += 1
+    key = (id(tensors), net)
+    if _LAYERS[0] != key:  # the float64 weights of the last network used (a VecEnv checks many rows)
+        layers = []
+        k = 0
+        while f"{net}.Dense_{k}.kernel" in tensors:
+            w = np.frombuffer(tensors[f"{net}.Dense_{k}.kernel"][2], "<f4").astype(np.float64)
+            b = np.frombuffer(tensors[f"{net}.Dense_{k}.bias"][2], "<f4").astype(np.float64)
+            w = w.reshape(-1, b.size)
+            layers.append((w, np.abs(w), b, np.abs(b)))
+            k += 1
+        _LAYERS[:] = [key, layers]
+    layers = _LAYERS[1]
     with np.errstate(all="ignore"):
-        for i, (w, b) in enumerate(layers):
-            magnitude = np.abs(value) @ np.abs(w) + np.abs(b)
+        for i, (w, abs_w, b, abs_b) in enumerate(layers):
+            magnitude = np.abs(value) @ abs_w + abs_b
             value = value @ w + b
-            err = (w.shape[0] + 2) * 2.0**-24 * magnitude + err @ np.abs(w)
+            err = (w.shape[0] + 2) * 2.0**-24 * magnitude + err @ abs_w
             if i < len(layers) - 1:
                 value = _act(config["activation"], value)
                 err = 1.1 * err + 2.0**-21 * np.abs(value) + 1e-7
@@ -1608,6 +1623,7 @@ def within_bounds(config):
 
 def judge(data, res, seed_name):
     """(outcome, failure or None, detail) of one mutant from its bytes and the child's result."""
+    _LAYERS[:] = [None, None]
     if isinstance(data, Sparse):  # never valid and fitting: see m_sparse
         if res["status"] == "accepted":
             return "accepted", f"accepted a file of {data.size} bytes, zeros after the checkpoint", None
