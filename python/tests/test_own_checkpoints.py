@@ -143,14 +143,13 @@ def test_mountaincarcontinuous_checkpoint_transfers():
     """DDPG and TD3 trained 10k steps on our Synthetic-MountainCarContinuous-v0
     (one of the paper's settings each) reach the flag in every one of 20 real
     episodes: an episode that does not reach it scores at most 0 (the action
-    cost), one that does about +90. TD3 with seeds 0 and 1; DDPG with seeds 1
-    and 2 (seed 0 of this DDPG setting never reaches it; under the paper's
-    protocol 3 of 20 DDPG runs fail with seed 0 and none with seed 1)."""
+    cost), one that does about +93. Seeds 0 and 1 of each (under the paper's
+    protocol no DDPG or TD3 run fails with seed 0; 2 and 3 of 20 with seed 1)."""
     env, params = sgs.make("Synthetic-MountainCarContinuous-v0", checkpoint="ours")
     common = dict(batch_size=100, exploration_noise=0.3, fill_buffer=1000, gamma=0.99, learning_rate=0.001,
                   max_grad_norm=10, tau=0.95, total_timesteps=10000)
     settings = {
-        "ddpg": (dict(agent_kwargs={"activation": "tanh"}, buffer_size=2000, gradient_steps=1, num_envs=1), (1, 2)),
+        "ddpg": (dict(agent_kwargs={"activation": "tanh"}, buffer_size=2000, gradient_steps=1, num_envs=1), (0, 1)),
         "td3": (dict(actor_kwargs={"activation": "tanh"}, critic_kwargs={"activation": "tanh"}, buffer_size=10000,
                      policy_delay=2, target_noise=0.3, target_noise_clip=0.7), (0, 1)),
     }
@@ -161,16 +160,18 @@ def test_mountaincarcontinuous_checkpoint_transfers():
             assert np.min(returns) > 70, (algo, seed, returns)
 
 
-def test_mountaincarcontinuous_checkpoint_ppo_protocol():
-    """The paper's protocol for PPO (20 runs, hyperparameters sampled from the
-    paper's lists, 10k steps): the IQM on our checkpoint is above the paper's
-    table (66.9) for seeds 0 and 1; the paper's table cell is the one where
-    agents most often fail to reach the flag."""
+def test_mountaincarcontinuous_checkpoint_ppo_sac_protocol():
+    """The paper's protocol for PPO and SAC (20 runs, hyperparameters sampled
+    from the paper's lists, 10k steps): the IQM on our checkpoint is above the
+    paper's table (66.9 and 91.1) for seeds 0 and 1 (measured PPO 93.6 and
+    93.5, SAC 94.0 and 94.0); DDPG and TD3 (about 93) are below the table's
+    97.6 and 97.5, which is why make() keeps the paper's checkpoint."""
     folder = ROOT / "MountainCarContinuous-v0"
     for seed in (0, 1):
-        result = sgs.evaluate_transfer(str(folder / "checkpoint.safetensors"), str(folder / "config.yaml"),
-                                       algorithms="ppo", runs=20, seed=seed)["ppo"]
-        assert result["failed_runs"] == 0 and result["iqm"] > 66.9, (seed, result)
+        results = sgs.evaluate_transfer(str(folder / "checkpoint.safetensors"), str(folder / "config.yaml"),
+                                        algorithms="ppo,sac", runs=20, seed=seed)
+        for algo, table in (("ppo", 66.9), ("sac", 91.1)):
+            assert results[algo]["failed_runs"] == 0 and results[algo]["iqm"] > table, (seed, algo, results[algo])
 
 
 def test_synthetic_id_without_our_checkpoint():
