@@ -745,6 +745,147 @@ int32_t sgx_evaluate_transfer(const char *checkpoint_path, const char *config_pa
                               sgx_progress_fn callback, void *user, float *out_returns, int32_t returns_size,
                               float *out_iqm, int32_t iqm_size);
 
+/* ------------------------------------------------------------------------ */
+/* Task execution: inner-loop runs on other processes or machines           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * sgx_metalearn and sgx_evaluate_transfer are made of inner-loop runs
+ * ("tasks"): each samples an algorithm's hyperparameters, trains it on one
+ * synthetic environment with one key, and evaluates it on the real
+ * environment. A task's outcome (mean return and length, or a failure) is
+ * a pure function of the task and of its run's context (the config; for an
+ * evaluation also the checkpoint and the episode count). By default the
+ * library runs the tasks on its own threads. An executor runs them
+ * elsewhere (other processes, other machines: the Python package's Ray
+ * backend) while the loop (ask, tell, log, files, resume) stays in the
+ * library, so that log.csv (but its time column), state.json, the
+ * checkpoints and the returns equal a local run's whatever runs the tasks
+ * and in whatever order they finish.
+ *
+ * The context and each task are byte strings in the library's own format
+ * (versioned; a library of another version refuses them with
+ * SGX_ERR_FORMAT). An executor copies them as they are to its workers,
+ * where sgx_task_runner_create takes the context (once per worker and
+ * run) and sgx_task_runner_run a task, writing the outcome's bytes, which
+ * the executor hands back with sgx_task_batch_set_outcome. Nothing in them
+ * is a pointer: they can cross processes and machines.
+ *
+ * Sizes: a context holds the config (at most SGX_MAX_CONFIG_BYTES) and, for
+ * an evaluation, the checkpoint file (at most SGX_MAX_FILE_BYTES); a task
+ * holds one parameter vector of the synthetic environment (4 bytes a
+ * parameter) or none; an outcome is at most SGX_MAX_OUTCOME_BYTES.
+ */
+
+/** Bytes an outcome can take (a failure's message is cut to fit). */
+#define SGX_MAX_OUTCOME_BYTES 4096
+
+/** The tasks of one phase, given to an executor; valid during its call only. */
+typedef struct sgx_task_batch sgx_task_batch;
+
+/**
+ * An executor: runs every task of `batch` and gives each outcome with
+ * sgx_task_batch_set_outcome, then returns SGX_OK. It is called on the
+ * thread that called sgx_metalearn_with_executor or
+ * sgx_evaluate_transfer_with_executor, once per phase: a meta-training
+ * generation has one population phase (two with successive halving: the
+ * members' first rollout, then the others of the members kept) and, every
+ * mean_eval_freq generations, a phase for the search mean; an evaluation
+ * has one. It may run the tasks in any order, in parallel, and more than
+ * once (a retry after a lost worker): the last outcome set for a task
+ * counts. It should call sgx_task_batch_report as outcomes come in, which
+ * forwards the progress to the caller's progress callback.
+ * Returns: SGX_OK when every outcome is set (a batch with an outcome
+ * missing ends the run with SGX_ERR_INTERNAL naming the task); SGX_STOPPED
+ * when sgx_task_batch_report returned SGX_STOPPED (the run stops as when
+ * its progress callback stops it: the generation in progress is dropped,
+ * the completed ones are kept); any other status ends the run with that
+ * status (SGX_ERR_INTERNAL for a value that is no SGX_* code) and the
+ * message given to sgx_task_batch_fail, the completed generations kept.
+ */
+typedef int32_t (*sgx_executor_fn)(sgx_task_batch *batch, void *user);
+
+/** The run's context: *out_bytes (owned by the batch) and its size. */
+int32_t sgx_task_batch_context(const sgx_task_batch *batch, const uint8_t **out_bytes, int64_t *out_size);
+
+/** The number of tasks in the batch (>= 1), or a negative status. */
+int32_t sgx_task_batch_count(const sgx_task_batch *batch);
+
+/** Task `index` (0 <= index < count): *out_bytes (owned by the batch) and its size. */
+int32_t sgx_task_batch_task(const sgx_task_batch *batch, int32_t index, const uint8_t **out_bytes,
+                            int64_t *out_size);
+
+/**
+ * Sets task `index`'s outcome from the bytes sgx_task_runner_run wrote
+ * for it (copied; checked: SGX_ERR_FORMAT for bytes that are not an
+ * outcome). Any thread may call it, one call at a time per batch.
+ */
+int32_t sgx_task_batch_set_outcome(sgx_task_batch *batch, int32_t index, const uint8_t *bytes, int64_t size);
+
+/**
+ * Reports that `done` tasks of the batch are finished; forwards it to the
+ * run's progress callback (its runs_done). Returns SGX_OK to go on, or
+ * SGX_STOPPED when the callback asked to stop (the executor should then
+ * stop and return SGX_STOPPED). Call it on the executor's calling thread.
+ */
+int32_t sgx_task_batch_report(sgx_task_batch *batch, int32_t done);
+
+/**
+ * Records why the executor failed (copied); the run's error message (read
+ * with sgx_last_error after the run returns) names it. Then return a status.
+ */
+int32_t sgx_task_batch_fail(sgx_task_batch *batch, const char *message);
+
+/**
+ * sgx_metalearn with the inner-loop runs given to `executor` (with
+ * `executor_user`) instead of the library's threads (`workers` is then
+ * unused). Files, resume, progress and errors as sgx_metalearn; the files
+ * equal sgx_metalearn's but for log.csv's time column. An executor status
+ * other than SGX_OK and SGX_STOPPED ends the call with that status.
+ */
+int32_t sgx_metalearn_with_executor(const char *config_path, const char *out_dir, int32_t generations,
+                                    sgx_progress_fn callback, void *user, sgx_executor_fn executor,
+                                    void *executor_user, int32_t *out_completed);
+
+/**
+ * sgx_evaluate_transfer with the runs given to `executor`: the same
+ * returns and IQMs as sgx_evaluate_transfer.
+ */
+int32_t sgx_evaluate_transfer_with_executor(const char *checkpoint_path, const char *config_path,
+                                            const char *algorithms, int32_t runs, int32_t episodes, int64_t seed,
+                                            sgx_progress_fn callback, void *user, sgx_executor_fn executor,
+                                            void *executor_user, float *out_returns, int32_t returns_size,
+                                            float *out_iqm, int32_t iqm_size);
+
+/** A worker's side: runs the tasks of one context. */
+typedef struct sgx_task_runner sgx_task_runner;
+
+/**
+ * A runner for the context `bytes` (from sgx_task_batch_context). It parses
+ * and checks the config (and the checkpoint) once, as sgx_metalearn does.
+ * Free with sgx_task_runner_free.
+ * Errors: SGX_ERR_NULL_POINTER, SGX_ERR_INVALID_ARGUMENT (size < 0),
+ * SGX_ERR_FORMAT (bytes that are no context of this library version, a
+ * config or checkpoint that is refused: the message names the key).
+ */
+int32_t sgx_task_runner_create(const uint8_t *bytes, int64_t size, sgx_task_runner **out_runner);
+
+/**
+ * Runs task `bytes` (from sgx_task_batch_task) on the calling thread and
+ * writes its outcome to `out_outcome` (`capacity` bytes;
+ * SGX_MAX_OUTCOME_BYTES always suffice) and its size to *out_size. Several
+ * threads may run tasks on one runner at once. A run that fails (an agent
+ * that diverges) is an outcome, not an error.
+ * Errors: SGX_ERR_NULL_POINTER, SGX_ERR_FORMAT (bytes that are no task of
+ * this context: another vector size, an algorithm the context lacks),
+ * SGX_ERR_INVALID_ARGUMENT (size or capacity too small).
+ */
+int32_t sgx_task_runner_run(const sgx_task_runner *runner, const uint8_t *bytes, int64_t size,
+                            uint8_t *out_outcome, int64_t capacity, int64_t *out_size);
+
+/** Frees a runner (NULL is ignored). */
+void sgx_task_runner_free(sgx_task_runner *runner);
+
 #ifdef __cplusplus
 }
 #endif

@@ -87,6 +87,12 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
         }
         setLastError("\(function): \(error.description)")
         return status.rawValue
+    } catch let error as TaskEncodingError {
+        setLastError("\(function): \(error.description)")
+        return Status.format.rawValue
+    } catch let error as MetaConfigError {
+        setLastError("\(function): \(error.description)")
+        return Status.format.rawValue
     } catch let error as Safetensors.FormatError {
         setLastError("\(function): \(error.description)")
         return Status.format.rawValue

@@ -99,49 +99,69 @@ public func sgx_metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafeP
                           _ workers: Int32, _ callback: ProgressFunction?, _ user: UnsafeMutableRawPointer?,
                           _ outCompleted: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded("sgx_metalearn") {
-        let directory = String(cString: try required(outDir, "out_dir"))
-        let (config, text, path) = try loadConfig(configPath)
-        let total = try count(generations, "generations", otherwise: config.metaConfig.numGenerations)
-        let threads = try count(workers, "workers", otherwise: availableCores)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CError(.io, "cannot create the output directory \(directory): \(error.localizedDescription)")
-        }
-        let trainer = try inConfig(path) {
-            try MetaTrainer(config: config, configText: text, directory: directory, workers: threads)
-        }
-        var stopped = false
-        var start = now()
-        _ = try inConfig(path) {
-            try trainer.run(generations: total, progress: callback.map { callback in
-                { p in
-                    var report = ProgressReport(generation: Int32(p.generation + 1), generations: Int32(total),
-                                                runsDone: Int32(p.runsDone), runsTotal: Int32(p.runsTotal))
-                    if let r = p.record {
-                        report.phase = 2
-                        report.bestFitness = r.bestFitness
-                        report.populationFitness = r.populationFitness
-                        report.populationFitnessStd = r.populationFitnessStd
-                        report.meanFitness = r.meanFitness ?? .nan
-                        report.seconds = r.seconds
-                        start = now()
-                    } else {
-                        report.phase = p.phase == "mean" ? 1 : 0
-                        report.seconds = seconds(since: start)
-                    }
-                    let goOn = report.send(callback, user)
-                    if !goOn { stopped = true }
-                    return goOn
+        try metalearn(configPath, outDir, generations, workers: workers, callback, user, executor: nil, outCompleted)
+    }
+}
+
+@_cdecl("sgx_metalearn_with_executor")
+public func sgx_metalearn_with_executor(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePointer<CChar>?,
+                                        _ generations: Int32, _ callback: ProgressFunction?,
+                                        _ user: UnsafeMutableRawPointer?, _ executor: ExecutorFunction?,
+                                        _ executorUser: UnsafeMutableRawPointer?,
+                                        _ outCompleted: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("sgx_metalearn_with_executor") {
+        let executor = CallbackExecutor(function: try required(executor, "executor"), user: executorUser)
+        try metalearn(configPath, outDir, generations, workers: 0, callback, user, executor: executor, outCompleted)
+    }
+}
+
+/// sgx_metalearn and sgx_metalearn_with_executor (`executor` nil: the library's threads).
+private func metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePointer<CChar>?, _ generations: Int32,
+                       workers: Int32, _ callback: ProgressFunction?, _ user: UnsafeMutableRawPointer?,
+                       executor: CallbackExecutor?, _ outCompleted: UnsafeMutablePointer<Int32>?) throws {
+    let directory = String(cString: try required(outDir, "out_dir"))
+    let (config, text, path) = try loadConfig(configPath)
+    let total = try count(generations, "generations", otherwise: config.metaConfig.numGenerations)
+    let threads = try count(workers, "workers", otherwise: availableCores)
+    do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+        throw CError(.io, "cannot create the output directory \(directory): \(error.localizedDescription)")
+    }
+    let trainer = try inConfig(path) {
+        try MetaTrainer(config: config, configText: text, directory: directory, workers: threads, executor: executor)
+    }
+    var stopped = false
+    var start = now()
+    _ = try inConfig(path) {
+        try trainer.run(generations: total, progress: callback.map { callback in
+            { p in
+                var report = ProgressReport(generation: Int32(p.generation + 1), generations: Int32(total),
+                                            runsDone: Int32(p.runsDone), runsTotal: Int32(p.runsTotal))
+                if let r = p.record {
+                    report.phase = 2
+                    report.bestFitness = r.bestFitness
+                    report.populationFitness = r.populationFitness
+                    report.populationFitnessStd = r.populationFitnessStd
+                    report.meanFitness = r.meanFitness ?? .nan
+                    report.seconds = r.seconds
+                    start = now()
+                } else {
+                    report.phase = p.phase == "mean" ? 1 : 0
+                    report.seconds = seconds(since: start)
                 }
-            })
-        }
-        let completed = trainer.completedGenerations
-        outCompleted?.pointee = Int32(completed)
-        if stopped && completed < total {
-            throw CError(.stopped, "stopped by the progress callback with \(completed) of \(total) generations complete "
-                         + "in \(directory) (the generation in progress was dropped); call again to resume")
-        }
+                let goOn = report.send(callback, user)
+                if !goOn { stopped = true }
+                return goOn
+            }
+        })
+    }
+    if executor?.stopped == true { stopped = true }
+    let completed = trainer.completedGenerations
+    outCompleted?.pointee = Int32(completed)
+    if stopped && completed < total {
+        throw CError(.stopped, "stopped by the progress callback with \(completed) of \(total) generations complete "
+                     + "in \(directory) (the generation in progress was dropped); call again to resume")
     }
 }
 
@@ -187,57 +207,92 @@ public func sgx_evaluate_transfer(_ checkpointPath: UnsafePointer<CChar>?, _ con
                                   _ outReturns: UnsafeMutablePointer<Float>?, _ returnsSize: Int32,
                                   _ outIQM: UnsafeMutablePointer<Float>?, _ iqmSize: Int32) -> Int32 {
     guarded("sgx_evaluate_transfer") {
-        let checkpoint = String(cString: try required(checkpointPath, "checkpoint_path"))
-        let returns = try required(outReturns, "out_returns")
-        let (config, _, path) = try loadConfig(configPath)
-        let algorithms: [Algorithm]
-        if let algorithmList {
-            let names = String(cString: algorithmList).split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !names.isEmpty, !names.contains("") else {
-                throw CError(.invalidArgument, "algorithms must be comma-separated names such as \"ppo,sac\", got \"\(String(cString: algorithmList))\"")
-            }
-            algorithms = try names.map { try Algorithm(name: $0) }
-            if let twice = algorithms.first(where: { a in algorithms.filter { $0 == a }.count > 1 }) {
-                throw CError(.invalidArgument, "algorithm '\(twice.rawValue)' is given twice")
-            }
-        } else {
-            algorithms = try checkedAlgorithms(config, path: path)
-        }
-        guard runs >= 1 else { throw CError(.invalidArgument, "runs must be >= 1, got \(runs)") }
-        let episodeCount = try count(episodes, "episodes", otherwise: config.evalConfig.numEvalEnvs)
         let threads = try count(workers, "workers", otherwise: availableCores)
-        let needed = algorithms.count * Int(runs)
-        guard returnsSize >= 0, Int(returnsSize) >= needed else {
-            throw CError(.invalidArgument, "returns_size is \(returnsSize); \(needed) floats are needed (\(algorithms.count) algorithms x \(runs) runs)")
-        }
-        guard iqmSize >= 0 else { throw CError(.invalidArgument, "iqm_size must be >= 0, got \(iqmSize)") }
-        if iqmSize > 0 {
-            _ = try required(outIQM, "out_iqm")
-            guard Int(iqmSize) >= algorithms.count else {
-                throw CError(.invalidArgument, "iqm_size is \(iqmSize); \(algorithms.count) floats are needed (one per algorithm)")
-            }
-        }
+        try evaluateTransfer(checkpointPath, configPath, algorithmList, runs, episodes, seed, callback, user,
+                             executor: ThreadExecutor(workers: threads), outReturns, returnsSize, outIQM, iqmSize)
+    }
+}
 
-        let synthetic = try AnyEnvironment(checkpoint: checkpoint)
-        guard case let .synthetic(env) = synthetic else {
-            throw CError(.invalidArgument, "\(checkpoint) is not a synthetic environment")
-        }
-        let realID = env.configuration.environmentID
-        guard realID == config.realEnvironmentID else {
-            throw CError(.invalidArgument, "\(checkpoint) is a synthetic \(realID), but the config \(path) is for \(config.realEnvironmentID)")
-        }
-        let real = try inConfig(path) { try realEnvironment(config, id: realID) }
-        var spaces: [Algorithm: HyperparameterSpace] = [:]
-        for a in algorithms { spaces[a] = config.innerConfig[a.rawValue] }
+@_cdecl("sgx_evaluate_transfer_with_executor")
+public func sgx_evaluate_transfer_with_executor(
+    _ checkpointPath: UnsafePointer<CChar>?, _ configPath: UnsafePointer<CChar>?, _ algorithmList: UnsafePointer<CChar>?,
+    _ runs: Int32, _ episodes: Int32, _ seed: Int64, _ callback: ProgressFunction?, _ user: UnsafeMutableRawPointer?,
+    _ executor: ExecutorFunction?, _ executorUser: UnsafeMutableRawPointer?, _ outReturns: UnsafeMutablePointer<Float>?,
+    _ returnsSize: Int32, _ outIQM: UnsafeMutablePointer<Float>?, _ iqmSize: Int32
+) -> Int32 {
+    guarded("sgx_evaluate_transfer_with_executor") {
+        let executor = CallbackExecutor(function: try required(executor, "executor"), user: executorUser)
+        try evaluateTransfer(checkpointPath, configPath, algorithmList, runs, episodes, seed, callback, user,
+                             executor: executor, outReturns, returnsSize, outIQM, iqmSize)
+    }
+}
 
-        let start = now()
-        var stopped = false
-        let results: [TransferEvaluation.Result]
-        do {
-            results = try TransferEvaluation.run(
-                synthetic: synthetic, real: real, algorithms: algorithms, spaces: spaces, runs: Int(runs),
-                episodes: episodeCount, seed: seed, workers: threads,
+/// sgx_evaluate_transfer and sgx_evaluate_transfer_with_executor: the
+/// checkpoint's bytes and the config make the runs' context, whichever
+/// executor runs them.
+private func evaluateTransfer(_ checkpointPath: UnsafePointer<CChar>?, _ configPath: UnsafePointer<CChar>?,
+                              _ algorithmList: UnsafePointer<CChar>?, _ runs: Int32, _ episodes: Int32, _ seed: Int64,
+                              _ callback: ProgressFunction?, _ user: UnsafeMutableRawPointer?, executor: TaskExecutor,
+                              _ outReturns: UnsafeMutablePointer<Float>?, _ returnsSize: Int32,
+                              _ outIQM: UnsafeMutablePointer<Float>?, _ iqmSize: Int32) throws {
+    let checkpoint = String(cString: try required(checkpointPath, "checkpoint_path"))
+    let returns = try required(outReturns, "out_returns")
+    let (config, text, path) = try loadConfig(configPath)
+    let algorithms: [Algorithm]
+    if let algorithmList {
+        let names = String(cString: algorithmList).split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains("") else {
+            throw CError(.invalidArgument, "algorithms must be comma-separated names such as \"ppo,sac\", got \"\(String(cString: algorithmList))\"")
+        }
+        algorithms = try names.map { try Algorithm(name: $0) }
+        if let twice = algorithms.first(where: { a in algorithms.filter { $0 == a }.count > 1 }) {
+            throw CError(.invalidArgument, "algorithm '\(twice.rawValue)' is given twice")
+        }
+    } else {
+        algorithms = try checkedAlgorithms(config, path: path)
+    }
+    guard runs >= 1 else { throw CError(.invalidArgument, "runs must be >= 1, got \(runs)") }
+    guard runs <= Int32(Limits.rollouts) else {
+        throw CError(.invalidArgument, "runs must be in 1...\(Limits.rollouts) (SGX_MAX_RUNS), got \(runs)")
+    }
+    let episodeCount = try count(episodes, "episodes", otherwise: config.evalConfig.numEvalEnvs)
+    guard episodeCount <= Limits.environments else {
+        throw CError(.invalidArgument, "episodes must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(episodeCount)")
+    }
+    let needed = algorithms.count * Int(runs)
+    guard returnsSize >= 0, Int(returnsSize) >= needed else {
+        throw CError(.invalidArgument, "returns_size is \(returnsSize); \(needed) floats are needed (\(algorithms.count) algorithms x \(runs) runs)")
+    }
+    guard iqmSize >= 0 else { throw CError(.invalidArgument, "iqm_size must be >= 0, got \(iqmSize)") }
+    if iqmSize > 0 {
+        _ = try required(outIQM, "out_iqm")
+        guard Int(iqmSize) >= algorithms.count else {
+            throw CError(.invalidArgument, "iqm_size is \(iqmSize); \(algorithms.count) floats are needed (one per algorithm)")
+        }
+    }
+
+    // The checkpoint as it is checked when loaded from its path (which names it in messages).
+    let synthetic = try AnyEnvironment(checkpoint: checkpoint)
+    guard case let .synthetic(env) = synthetic else {
+        throw CError(.invalidArgument, "\(checkpoint) is not a synthetic environment")
+    }
+    let realID = env.configuration.environmentID
+    guard realID == config.realEnvironmentID else {
+        throw CError(.invalidArgument, "\(checkpoint) is a synthetic \(realID), but the config \(path) is for \(config.realEnvironmentID)")
+    }
+    guard let bytes = FileManager.default.contents(atPath: checkpoint) else {
+        throw CError(.io, "cannot read \(checkpoint)")
+    }
+    let context = TaskContext(configText: text, checkpoint: bytes, checkpointName: checkpoint, episodes: episodeCount)
+
+    let start = now()
+    var stopped = false
+    let results: [TransferEvaluation.Result]
+    do {
+        results = try inConfig(path) {
+            try TransferEvaluation.run(
+                context: context, algorithms: algorithms, runs: Int(runs), seed: seed, executor: executor,
                 progress: callback.map { callback in
                     { done, total in
                         let report = ProgressReport(phase: 3, runsDone: Int32(done), runsTotal: Int32(total),
@@ -247,13 +302,15 @@ public func sgx_evaluate_transfer(_ checkpointPath: UnsafePointer<CChar>?, _ con
                         return goOn
                     }
                 })
-        } catch {
-            if stopped { throw CError(.stopped, "stopped by the progress callback; nothing was written") }
-            throw error
         }
-        for (a, r) in results.enumerated() {
-            for (i, x) in r.returns.enumerated() { returns[a * Int(runs) + i] = x }
-            if iqmSize > 0 { outIQM![a] = r.iqm }
+    } catch {
+        if stopped || (executor as? CallbackExecutor)?.stopped == true {
+            throw CError(.stopped, "stopped by the progress callback; nothing was written")
         }
+        throw error
+    }
+    for (a, r) in results.enumerated() {
+        for (i, x) in r.returns.enumerated() { returns[a * Int(runs) + i] = x }
+        if iqmSize > 0 { outIQM![a] = r.iqm }
     }
 }

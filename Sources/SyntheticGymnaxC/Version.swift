@@ -1,5 +1,6 @@
-/// Version of the library and of the ABI in include/synthetic_gymnax.h.
-let libraryVersion = "0.1.0"
+import SyntheticGymnax
+
+/// Version of the ABI in include/synthetic_gymnax.h (the library's: `libraryVersion`).
 let abiVersion: Int32 = 1
 
 private let versionCString = staticCString(libraryVersion)

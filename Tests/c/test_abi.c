@@ -1068,6 +1068,193 @@ static void test_hostile_configs(void) {
     remove_run(dir);
 }
 
+/* Task execution: an executor of this program's own runs every task with a
+ * runner made from the batch's bytes (as a remote worker would), in
+ * reverse order and some twice (a retry); the files and returns must equal
+ * the library's own threads'. Then an executor that drops an outcome,
+ * fails, or stops, and bytes that are not what they claim. */
+typedef struct {
+    sgx_task_runner *runner;
+    uint8_t *context;
+    int64_t context_size;
+    int mode;         /* 0 run all, 1 leave task 0 out, 2 fail from batch fail_from on, 3 stop through report */
+    int fail_from, batches, tasks, bad, probed;
+} c_executor;
+
+static int32_t c_execute(sgx_task_batch *batch, void *user) {
+    c_executor *e = user;
+    const uint8_t *context;
+    int64_t size;
+    if (sgx_task_batch_context(batch, &context, &size) != SGX_OK) return SGX_ERR_INTERNAL;
+    if (!e->runner || size != e->context_size || memcmp(context, e->context, (size_t)size) != 0) {
+        sgx_task_runner_free(e->runner);
+        free(e->context);
+        e->context = malloc((size_t)size);
+        memcpy(e->context, context, (size_t)size);
+        e->context_size = size;
+        if (sgx_task_runner_create(context, size, &e->runner) != SGX_OK) return SGX_ERR_INTERNAL;
+    }
+    e->batches++;
+    if (e->mode == 2 && e->batches >= e->fail_from) {
+        sgx_task_batch_fail(batch, "every worker of the pool is lost");
+        return SGX_ERR_IO;
+    }
+    int32_t n = sgx_task_batch_count(batch);
+    if (n < 1) return SGX_ERR_INTERNAL;
+    uint8_t outcome[SGX_MAX_OUTCOME_BYTES];
+    if (!e->probed) {  /* what a careless executor or worker can do wrong, once */
+        e->probed = 1;
+        const uint8_t *task;
+        int64_t task_size, out_size = 0;
+        if (sgx_task_batch_task(batch, n, &task, &task_size) != SGX_ERR_INVALID_ARGUMENT) e->bad++;
+        if (sgx_task_batch_task(batch, -1, &task, &task_size) != SGX_ERR_INVALID_ARGUMENT) e->bad++;
+        sgx_task_batch_task(batch, 0, &task, &task_size);
+        if (sgx_task_runner_run(e->runner, task, task_size - 1, outcome, sizeof outcome, &out_size) != SGX_ERR_FORMAT) e->bad++;
+        if (!strstr(sgx_last_error(), "truncated")) e->bad++;
+        if (sgx_task_runner_run(e->runner, task, task_size, outcome, 4, &out_size) != SGX_ERR_INVALID_ARGUMENT ||
+            out_size <= 4 || out_size > SGX_MAX_OUTCOME_BYTES)
+            e->bad++;
+        if (sgx_task_runner_run(e->runner, context, size, outcome, sizeof outcome, &out_size) != SGX_ERR_FORMAT) e->bad++;
+        if (sgx_task_batch_set_outcome(batch, 0, task, task_size) != SGX_ERR_FORMAT) e->bad++;
+        if (sgx_task_batch_set_outcome(batch, n, outcome, 8) != SGX_ERR_INVALID_ARGUMENT) e->bad++;
+        if (sgx_task_batch_report(batch, n + 1) != SGX_ERR_INVALID_ARGUMENT) e->bad++;
+        sgx_task_runner *none = (sgx_task_runner *)1;
+        if (sgx_task_runner_create(task, task_size, &none) != SGX_ERR_FORMAT) e->bad++;
+        uint8_t *altered = malloc((size_t)size);
+        memcpy(altered, context, (size_t)size);
+        altered[4] ^= 0x7f;  /* the format number */
+        if (sgx_task_runner_create(altered, size, &none) != SGX_ERR_FORMAT || !strstr(sgx_last_error(), "format")) e->bad++;
+        free(altered);
+    }
+    for (int32_t k = n - 1; k >= 0; k--) {
+        if (e->mode == 1 && k == 0) continue;
+        const uint8_t *task;
+        int64_t task_size, out_size;
+        if (sgx_task_batch_task(batch, k, &task, &task_size) != SGX_OK) return SGX_ERR_INTERNAL;
+        for (int twice = 0; twice <= (k % 3 == 0); twice++) {
+            if (sgx_task_runner_run(e->runner, task, task_size, outcome, sizeof outcome, &out_size) != SGX_OK)
+                return SGX_ERR_INTERNAL;
+            if (sgx_task_batch_set_outcome(batch, k, outcome, out_size) != SGX_OK) return SGX_ERR_INTERNAL;
+        }
+        e->tasks++;
+        if (sgx_task_batch_report(batch, n - k) == SGX_STOPPED) return SGX_STOPPED;
+    }
+    return SGX_OK;
+}
+
+/* The bytes of a file, and their count in *size (NULL if unreadable). */
+static char *read_file(const char *path, long *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    rewind(f);
+    char *bytes = malloc((size_t)*size + 1);
+    *size = (long)fread(bytes, 1, (size_t)*size, f);
+    bytes[*size] = 0;
+    fclose(f);
+    return bytes;
+}
+
+/* Whether two files are equal; for log.csv, every column but the second (time_gen). */
+static int same_file(const char *dir_a, const char *dir_b, const char *name) {
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/%s", dir_a, name);
+    snprintf(pb, sizeof pb, "%s/%s", dir_b, name);
+    long na = 0, nb = 0;
+    char *a = read_file(pa, &na), *b = read_file(pb, &nb);
+    int same = a && b;
+    if (same && strcmp(name, "log.csv") == 0) {
+        char *la = a, *lb = b;
+        while (same && (*la || *lb)) {
+            char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
+            if (!ea || !eb) { same = 0; break; }
+            *ea = 0;
+            *eb = 0;
+            char *ta = strchr(la, ','), *tb = strchr(lb, ',');
+            char *ra = ta ? strchr(ta + 1, ',') : NULL, *rb = tb ? strchr(tb + 1, ',') : NULL;
+            same = ta && tb && ra && rb && ta - la == tb - lb && memcmp(la, lb, (size_t)(ta - la)) == 0 && strcmp(ra, rb) == 0;
+            la = ea + 1;
+            lb = eb + 1;
+        }
+    } else if (same) {
+        same = na == nb && memcmp(a, b, (size_t)na) == 0;
+    }
+    free(a);
+    free(b);
+    return same;
+}
+
+static void test_task_execution(void) {
+    const char *config = "/tmp/sgx_test_abi_tasks.yaml", *local = "/tmp/sgx_test_abi_tasks_local",
+               *mine = "/tmp/sgx_test_abi_tasks_executor";
+    char text[4096];
+    snprintf(text, sizeof text, "%s", meta_config_text);
+    char *n = strstr(text, "num_rollouts: 1,");
+    memcpy(n, "num_rollouts: 3,", 16);  /* with successive halving: two population phases */
+    n = strstr(text, "mean_eval_freq: 1}");
+    memcpy(n, "halving_keep: 0.5}", 18);
+    write_text(config, text);
+    remove_run(local);
+    remove_run(mine);
+
+    int32_t completed = -1;
+    CHECK_STATUS(sgx_metalearn(config, local, 0, 2, NULL, NULL, &completed), SGX_OK);
+    c_executor e = {0};
+    meta_watch w = {0};
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, watch_progress, &w, c_execute, &e, &completed), SGX_OK);
+    CHECK(completed == 2 && w.done == 2 && w.bad == 0 && e.bad == 0, "executor run: %d complete, %d/%d bad",
+          completed, w.bad, e.bad);
+    /* per generation: 4 first rollouts, 2 members x 2 more, the mean (2 runs) */
+    CHECK(e.batches == 2 * 3 && e.tasks == 2 * (4 + 4 + 2), "%d batches, %d tasks", e.batches, e.tasks);
+    const char *files[] = {"log.csv", "mean.safetensors", "best_member.safetensors", "best_mean.safetensors"};
+    for (int i = 0; i < 4; i++) CHECK(same_file(local, mine, files[i]), "%s equals the local run's", files[i]);
+
+    /* the transfer evaluation: the same returns */
+    char path[512];
+    snprintf(path, sizeof path, "%s/best_mean.safetensors", local);
+    float returns[6], iqm[2], returns2[6], iqm2[2];
+    CHECK_STATUS(sgx_evaluate_transfer(path, config, "ppo", 5, 2, 3, 2, NULL, NULL, returns, 6, iqm, 2), SGX_OK);
+    CHECK_STATUS(sgx_evaluate_transfer_with_executor(path, config, "ppo", 5, 2, 3, NULL, NULL, c_execute, &e, returns2,
+                                                     6, iqm2, 2), SGX_OK);
+    CHECK(memcmp(returns, returns2, 5 * sizeof(float)) == 0 && iqm[0] == iqm2[0], "evaluation: iqm %g vs %g",
+          iqm[0], iqm2[0]);
+
+    /* an executor that leaves a task out, fails, or stops; the completed generations stay */
+    remove_run(mine);
+    c_executor drop = {.mode = 1};
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, NULL, NULL, c_execute, &drop, &completed),
+                 SGX_ERR_INTERNAL);
+    CHECK_ERROR_MENTIONS("without an outcome for task 0");
+    c_executor fail = {.mode = 2, .fail_from = 4};
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, NULL, NULL, c_execute, &fail, &completed), SGX_ERR_IO);
+    CHECK_ERROR_MENTIONS("every worker of the pool is lost");
+    char log[512];
+    snprintf(log, sizeof log, "%s/log.csv", mine);
+    CHECK(count_lines(log) == 2, "a failed generation 2 keeps generation 1: log.csv has %d lines", count_lines(log));
+    meta_watch stop = {.stop_at_any = 1};
+    c_executor stopping = {0};
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, watch_progress, &stop, c_execute, &stopping, &completed),
+                 SGX_STOPPED);
+    CHECK(completed == 1, "stopped in generation 2: %d complete", completed);
+    c_executor resume = {0};
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, NULL, NULL, c_execute, &resume, &completed), SGX_OK);
+    for (int i = 0; i < 4; i++) CHECK(same_file(local, mine, files[i]), "resumed: %s equals the local run's", files[i]);
+    CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, NULL, NULL, NULL, NULL, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_task_runner_create(NULL, 0, NULL), SGX_ERR_NULL_POINTER);
+    sgx_task_runner *runner = NULL;
+    CHECK_STATUS(sgx_task_runner_create((const uint8_t *)"SGXC", 4, &runner), SGX_ERR_FORMAT);
+    CHECK_STATUS(sgx_task_batch_count(NULL) < 0 ? SGX_OK : SGX_ERR_INTERNAL, SGX_OK);
+    sgx_task_runner_free(NULL);
+    for (c_executor *x = &e; x; x = x == &e ? &resume : x == &resume ? &drop : x == &drop ? &fail : x == &fail ? &stopping : NULL) {
+        sgx_task_runner_free(x->runner);
+        free(x->context);
+    }
+    remove_run(local);
+    remove_run(mine);
+    remove(config);
+}
+
 int main(void) {
     test_version();
     test_prng();
@@ -1079,6 +1266,7 @@ int main(void) {
     test_vec_env();
     test_agents();
     test_metalearning();
+    test_task_execution();
     test_hostile_checkpoints();
     test_hostile_arguments();
     test_hostile_configs();

@@ -15,7 +15,21 @@ extension SyntheticEnvironment {
 
     /// Loads a checkpoint; `maxStepsInEpisode` overrides the stored episode length.
     public init(checkpoint path: String, maxStepsInEpisode: Int? = nil) throws {
-        let (tensors, metadata) = try Safetensors.read(path: path)
+        try self.init(contents: try Safetensors.read(path: path), path: path, maxStepsInEpisode: maxStepsInEpisode)
+    }
+
+    /// A checkpoint from the bytes of its file (checked as a file is; at
+    /// most `Limits.fileBytes`); `name` stands for the file in messages.
+    public init(checkpointData data: Data, name: String, maxStepsInEpisode: Int? = nil) throws {
+        guard data.count <= Limits.fileBytes else {
+            throw Safetensors.FormatError(path: name, problem: "the file has \(data.count) bytes, more than the bound of \(Limits.fileBytes) (1 GiB)")
+        }
+        try self.init(contents: try Safetensors.parse(data, path: name), path: name, maxStepsInEpisode: maxStepsInEpisode)
+    }
+
+    private init(contents: (tensors: [String: Safetensors.Tensor], metadata: [String: String]), path: String,
+                 maxStepsInEpisode: Int?) throws {
+        let (tensors, metadata) = contents
         func fail(_ problem: String) -> Safetensors.FormatError {
             Safetensors.FormatError(path: path, problem: problem)
         }

@@ -121,6 +121,9 @@ public struct MetaConfig: Sendable, Equatable {
             let key = innerLoopAlgorithms.count == 1 ? "inner_loop_algorithm" : "inner_loop_algorithm[\(i)]"
             throw MetaConfigError.unknownAlgorithm(key: key, name: algo, known: Self.knownAlgorithms)
         }
+        for (i, algo) in innerLoopAlgorithms.enumerated() where innerLoopAlgorithms[..<i].contains(algo) {
+            throw MetaConfigError.invalidValue(key: "inner_loop_algorithm[\(i)]", reason: "'\(algo)' is given twice")
+        }
 
         // inner_config: one mapping per algorithm.
         let inner = try Fields(try root.required("inner_config"), path: "inner_config")

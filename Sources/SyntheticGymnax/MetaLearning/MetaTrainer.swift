@@ -20,8 +20,12 @@ import Foundation
 ///
 /// The search starts from freshly initialised networks
 /// (`SyntheticParameters.initialVector`), as upstream starts from
-/// `SynthEnv.default_params`. Members run in parallel on `workers` threads,
-/// one inner-loop run per thread; the results do not depend on `workers`.
+/// `SynthEnv.default_params` (or from the config's warm start). The
+/// inner-loop runs are tasks (`InnerLoopTask`) given to a `TaskExecutor`:
+/// by default `ThreadExecutor`, members in parallel on `workers` threads,
+/// one run per thread; another executor runs them elsewhere (other
+/// processes or machines). The results do not depend on `workers` nor on
+/// the executor.
 ///
 /// Files in the output directory, all rewritten after every generation
 /// (each through a temporary file, flushed to disk, and a rename, so a kill
@@ -40,10 +44,12 @@ public final class MetaTrainer {
     public let directory: URL
     public let workers: Int
     public let parameters: SyntheticParameters
+    /// Runs the inner-loop runs.
+    public let executor: TaskExecutor
+    /// Runs tasks of this run's context here (the executor's local runner).
+    public let runner: TaskRunner
     private let algorithms: [Algorithm]
-    private let loops: [Algorithm: InnerLoop]
     private var state: State
-    private var realEnvironments: [Int: AnyEnvironment] = [:]
 
     /// Statistics of one algorithm's runs in a generation.
     public struct AlgorithmStats: Codable, Sendable, Equatable {
@@ -113,22 +119,24 @@ public final class MetaTrainer {
     /// A trainer for `config` (its YAML `configText`, kept to recognise the
     /// run on resume) writing to `directory`. If the directory holds the
     /// state of a run of the same config, that run resumes; a state of
-    /// another config is an error.
-    public init(config: MetaConfig, configText: String, directory: String, workers: Int = availableCores) throws {
+    /// another config is an error. The inner-loop runs go to `executor`
+    /// (default: `ThreadExecutor(workers:)`).
+    public init(config: MetaConfig, configText: String, directory: String, workers: Int = availableCores,
+                executor: TaskExecutor? = nil) throws {
         self.config = config
         self.directory = URL(fileURLWithPath: directory, isDirectory: true)
         self.workers = Swift.max(1, workers)
+        self.executor = executor ?? ThreadExecutor(workers: workers)
         parameters = try SyntheticParameters(configuration: try config.syntheticConfiguration())
         algorithms = try config.innerLoopAlgorithms.map { try Algorithm(name: $0) }
-        var loops: [Algorithm: InnerLoop] = [:]
-        for a in algorithms {
-            guard let space = config.innerConfig[a.rawValue] else {
-                throw MetaConfigError.missingKey(key: "inner_config.\(a.rawValue)")
-            }
-            loops[a] = InnerLoop(algorithm: a, space: space, episodes: config.evalConfig.numEvalEnvs)
+        for a in algorithms where config.innerConfig[a.rawValue] == nil {
+            throw MetaConfigError.missingKey(key: "inner_config.\(a.rawValue)")
         }
-        self.loops = loops
-        let real = try AnyEnvironment(id: config.realEnvironmentID, parameters: try Self.evalParameters(config, steps: nil))
+        runner = try TaskRunner(context: TaskContext(configText: configText))
+        guard runner.parameters?.count == parameters.count else {
+            throw AgentError.invalidArgument("the config text does not describe the config given with it")
+        }
+        let real = try runner.realEnvironment(steps: nil)
         for a in algorithms where !a.supports(real.actionSpace) {
             throw MetaConfigError.invalidValue(key: "inner_loop_algorithm",
                                                reason: "\(a.rawValue) cannot train on \(real.name)'s action space")
@@ -210,28 +218,26 @@ public final class MetaTrainer {
             let population = strategy.ask(key: keys[1])
             let rolloutKeys = keys[2].split(config.metaConfig.numRollouts)
             let steps = config.evalConfig.evaluationSteps(generation: g)
-            let real = try realEnvironment(steps: steps)
+            _ = try runner.realEnvironment(steps: steps)  // a bad length is the config's error, before any task
             let algorithm = try Algorithm(name: config.algorithm(forGeneration: g))
-            let loop = loops[algorithm]!
             let rollouts = config.metaConfig.numRollouts
-            let outcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: population.size * rollouts)
-            let parameters = self.parameters
-            /// Runs rollout `r` of each member in `members`, all in parallel.
-            func runRollouts(_ members: [Int], _ rolloutRange: Range<Int>) -> Bool {
-                let perMember = rolloutRange.count, runs = members.count * perMember
-                return forEachTask(count: runs, workers: workers, poll: { done in
-                    progress?(Progress(generation: g, generations: total, phase: "population", runsDone: done,
-                                       runsTotal: runs, record: nil)) ?? true
-                }) { task in
-                    let (member, r) = (members[task / perMember], rolloutRange.lowerBound + task % perMember)
-                    do {
-                        let env = AnyEnvironment.synthetic(try parameters.environment(population.member(member)))
-                        outcomes[member * rollouts + r] = loop.run(training: env, evaluation: real, key: rolloutKeys[r])
-                    } catch {
-                        outcomes[member * rollouts + r] = InnerLoop.Outcome(meanReturn: .nan, meanLength: .nan,
-                                                                            hyperparameters: [:], failure: "\(error)")
+            var outcomes = [InnerLoop.Outcome?](repeating: nil, count: population.size * rollouts)
+            /// Runs rollouts `rolloutRange` of each member in `members`, all in parallel.
+            func runRollouts(_ members: [Int], _ rolloutRange: Range<Int>) throws -> Bool {
+                let slots = members.flatMap { m in rolloutRange.map { m * rollouts + $0 } }
+                let tasks = members.flatMap { m in
+                    rolloutRange.map { r in
+                        InnerLoopTask(algorithm: algorithm, key: rolloutKeys[r], evaluationSteps: steps,
+                                      parameters: population.member(m))
                     }
                 }
+                let runs = tasks.count
+                guard let done = try executor.execute(tasks, runner: runner, poll: { done in
+                    progress?(Progress(generation: g, generations: total, phase: "population", runsDone: done,
+                                       runsTotal: runs, record: nil)) ?? true
+                }) else { return false }
+                for (slot, outcome) in zip(slots, done) { outcomes[slot] = outcome }
+                return true
             }
             // Successive halving: every member's first rollout, then the
             // others only for the best `halving_keep` of them; a member cut
@@ -240,7 +246,7 @@ public final class MetaTrainer {
             var full = everyone
             var finished: Bool
             if let keep = config.metaConfig.halvingKeep, rollouts > 1 {
-                finished = runRollouts(everyone, 0..<1)
+                finished = try runRollouts(everyone, 0..<1)
                 if finished {
                     let first = everyone.map { outcomes[$0 * rollouts]!.meanReturn }
                     let kept = Swift.max(1, Int((keep * Double(population.size)).rounded(.up)))
@@ -249,13 +255,13 @@ public final class MetaTrainer {
                         let (x, y) = (first[a].isNaN ? -Float.infinity : first[a], first[b].isNaN ? -Float.infinity : first[b])
                         return x != y ? x > y : a < b
                     }.prefix(kept).sorted()
-                    finished = runRollouts(full, 1..<rollouts)
+                    finished = try runRollouts(full, 1..<rollouts)
                 }
             } else {
-                finished = runRollouts(everyone, 0..<rollouts)
+                finished = try runRollouts(everyone, 0..<rollouts)
             }
             guard finished else { break }
-            let all = outcomes.all
+            let all = outcomes
             let results = all.compactMap { $0 }
             let isFull = Set(full)
             var fitness = everyone.map { m in
@@ -276,20 +282,17 @@ public final class MetaTrainer {
             if config.evaluatesMean(afterGeneration: g) {
                 let meanKey = rng.splitOff()
                 let meanKeys = meanKey.split(config.metaConfig.numRolloutsMean)
-                let env = AnyEnvironment.synthetic(try self.parameters.environment(strategy.mean))
+                _ = try self.parameters.environment(strategy.mean)  // a mean that cannot be built stops the run, as before
                 let n = config.metaConfig.numRolloutsMean
                 let meanRuns = algorithms.count * n
-                let meanOutcomes = TaskResults<InnerLoop.Outcome?>(repeating: nil, count: meanRuns)
-                let algorithms = self.algorithms, loops = self.loops
-                let done = forEachTask(count: meanRuns, workers: workers, poll: { done in
+                let mean = strategy.mean
+                let tasks = algorithms.flatMap { a in
+                    meanKeys.map { InnerLoopTask(algorithm: a, key: $0, evaluationSteps: steps, parameters: mean) }
+                }
+                guard let all = try executor.execute(tasks, runner: runner, poll: { done in
                     progress?(Progress(generation: g, generations: total, phase: "mean", runsDone: done,
                                        runsTotal: meanRuns, record: nil)) ?? true
-                }) { task in
-                    let (a, r) = (task / n, task % n)
-                    meanOutcomes[task] = loops[algorithms[a]]!.run(training: env, evaluation: real, key: meanKeys[r])
-                }
-                guard done else { break }
-                let all = meanOutcomes.all.map { $0! }
+                }) else { break }
                 let returns = all.map { $0.meanReturn.isFinite ? $0.meanReturn : worst }
                 record.meanFitness = Self.mean(returns)
                 record.meanFitnessStd = Self.std(returns)
@@ -391,14 +394,6 @@ public final class MetaTrainer {
     }
 
     // MARK: Helpers
-
-    /// The real environment with eval_env_kwargs and the evaluation length.
-    private func realEnvironment(steps: Int) throws -> AnyEnvironment {
-        if let env = realEnvironments[steps] { return env }
-        let env = try AnyEnvironment(id: config.realEnvironmentID, parameters: try Self.evalParameters(config, steps: steps))
-        realEnvironments[steps] = env
-        return env
-    }
 
     static func evalParameters(_ config: MetaConfig, steps: Int?) throws -> [(name: String, value: Double)] {
         var out: [(name: String, value: Double)] = []

@@ -35,15 +35,7 @@ public enum TransferEvaluation {
         guard episodes >= 1, episodes <= Limits.environments else {
             throw AgentError.invalidArgument("episodes must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(episodes)")
         }
-        for a in algorithms {
-            guard spaces[a] != nil else {
-                throw AgentError.invalidArgument("no hyperparameters for \(a.rawValue) (the config has no inner_config.\(a.rawValue))")
-            }
-            guard a.supports(real.actionSpace) else {
-                throw AgentError.unsupportedEnvironment("\(a.rawValue.uppercased()) cannot train on \(real.name)")
-            }
-        }
-        try synthetic.checkSpaces(match: real)
+        try check(synthetic: synthetic, real: real, algorithms: algorithms) { spaces[$0] != nil }
         let loops = algorithms.map { InnerLoop(algorithm: $0, space: spaces[$0]!, episodes: episodes, deterministic: deterministic) }
         let root = PRNGKey(seed: seed)
         let keys = algorithms.indices.map { root.foldIn(UInt32($0)).split(runs) }
@@ -59,6 +51,52 @@ public enum TransferEvaluation {
             return Result(algorithm: algorithms[a], returns: mine.map(\.meanReturn), hyperparameters: mine.map(\.hyperparameters),
                           failures: mine.compactMap(\.failure))
         }
+    }
+
+    /// Runs the protocol for the checkpoint and config of `context`, each
+    /// run a task given to `executor` (keys as above); the real
+    /// environment is the config's env_name with its eval_env_kwargs.
+    /// `progress(done, total)` as above; a stop throws.
+    public static func run(context: TaskContext, algorithms: [Algorithm], runs: Int, seed: Int64,
+                           executor: TaskExecutor, progress: ((Int, Int) -> Bool)? = nil) throws -> [Result] {
+        guard runs >= 1, runs <= Limits.rollouts else {
+            throw AgentError.invalidArgument("runs must be in 1...\(Limits.rollouts) (SGX_MAX_RUNS), got \(runs)")
+        }
+        let runner = try TaskRunner(context: context)
+        guard let synthetic = runner.synthetic else {
+            throw AgentError.invalidArgument("an evaluation needs a checkpoint in its context")
+        }
+        let real = try runner.realEnvironment(steps: nil)
+        try check(synthetic: synthetic, real: real, algorithms: algorithms) { runner.config.innerConfig[$0.rawValue] != nil }
+        let root = PRNGKey(seed: seed)
+        let tasks = algorithms.indices.flatMap { a in
+            root.foldIn(UInt32(a)).split(runs).map { InnerLoopTask(algorithm: algorithms[a], key: $0) }
+        }
+        let total = tasks.count
+        guard let outcomes = try executor.execute(tasks, runner: runner, poll: { progress?($0, total) ?? true }) else {
+            throw AgentError.invalidArgument("the evaluation was stopped")
+        }
+        return algorithms.indices.map { a in
+            let mine = (a * runs..<(a + 1) * runs)
+            return Result(algorithm: algorithms[a], returns: mine.map { outcomes[$0].meanReturn },
+                          hyperparameters: mine.map { runner.hyperparameters(for: tasks[$0]) },
+                          failures: mine.compactMap { outcomes[$0].failure })
+        }
+    }
+
+    /// Throws unless every algorithm has hyperparameters and can act in
+    /// `real`, and `synthetic` shares `real`'s spaces.
+    static func check(synthetic: AnyEnvironment, real: AnyEnvironment, algorithms: [Algorithm],
+                      hasSpace: (Algorithm) -> Bool) throws {
+        for a in algorithms {
+            guard hasSpace(a) else {
+                throw AgentError.invalidArgument("no hyperparameters for \(a.rawValue) (the config has no inner_config.\(a.rawValue))")
+            }
+            guard a.supports(real.actionSpace) else {
+                throw AgentError.unsupportedEnvironment("\(a.rawValue.uppercased()) cannot train on \(real.name)")
+            }
+        }
+        try synthetic.checkSpaces(match: real)
     }
 
     /// The interquartile mean (rliable's IQM, `scipy.stats.trim_mean(x,

@@ -36,6 +36,8 @@ public enum Limits {
     public static let population = 1 << 16
     /// Inner-loop runs per member (num_rollouts, num_rollouts_mean): 2^16.
     public static let rollouts = 1 << 16
+    /// Bytes of a task's encoded outcome (SGX_MAX_OUTCOME_BYTES).
+    public static let outcomeBytes = 4096
     /// Every other integer of a config or a hyperparameter (generations,
     /// total_timesteps, ...): 2^31 - 1 for counts reported through the C
     /// ABI's int32, 10^15 for step counts.
