@@ -1,15 +1,20 @@
 """Command line of synthetic_gymnax_swift.
 
     python -m synthetic_gymnax_swift metalearn --config FILE --out DIR [--generations N] [--workers N]
+        [--backend local|ray] [--ray-address auto|HOST:PORT]
     python -m synthetic_gymnax_swift evaluate --env Synthetic-CartPole-v1 [--checkpoint FILE|paper]
         [--config FILE] [--algos ppo,sac,dqn] [--runs 20] [--episodes N] [--seed S] [--workers N] [--json FILE]
+        [--backend local|ray] [--ray-address auto|HOST:PORT]
 
 `metalearn` meta-trains a synthetic environment (resuming the run in DIR)
 with a progress bar (tqdm when installed), one summary line per generation,
 and DIR/learning_curve.png at the end (with matplotlib). Ctrl-C stops after
 the generation in progress; the same command resumes. `evaluate` runs the
-paper's protocol on a checkpoint and prints a table of IQMs. Errors print
-one line and exit with status 2; an interrupted run exits with 130.
+paper's protocol on a checkpoint and prints a table of IQMs. With
+`--backend ray` both run their inner-loop trainings on Ray (a local
+instance, or the cluster at --ray-address) with the same results.
+Errors print one line and exit with status 2; an interrupted run exits
+with 130.
 """
 
 from __future__ import annotations
@@ -146,7 +151,7 @@ def _metalearn(args) -> int:
     interrupted = False
     try:
         rows = metalearning.metalearn(args.config, out, generations=args.generations, workers=args.workers,
-                                      progress=progress)
+                                      progress=progress, backend=args.backend, address=args.ray_address)
     except KeyboardInterrupt:
         interrupted = True
         rows = metalearning.read_log(out)
@@ -195,7 +200,8 @@ def _evaluate(args) -> int:
     try:
         results = metalearning.evaluate_transfer(checkpoint, config, algorithms=args.algos, runs=args.runs,
                                                  episodes=args.episodes, seed=args.seed, workers=args.workers,
-                                                 env=env, progress=progress)
+                                                 env=env, progress=progress, backend=args.backend,
+                                                 address=args.ray_address)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: nothing evaluated", file=sys.stderr)
@@ -238,7 +244,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--config", required=True, help="meta-training config (YAML, the upstream schema)")
     m.add_argument("--out", required=True, help="output directory: state.json, log.csv, checkpoints, plot")
     m.add_argument("--generations", type=_positive, help="generations to complete in total (default: the config's)")
-    m.add_argument("--workers", type=_positive, help="threads (default: all cores)")
+    m.add_argument("--workers", type=_positive, help="threads (default: all cores); with --backend ray, "
+                                                     "actors of one CPU (default: one per CPU of the cluster)")
+    _backend_arguments(m)
     e = sub.add_parser("evaluate", help="the paper's transfer evaluation of a checkpoint (IQM table)")
     e.add_argument("--env", required=True, help="e.g. Synthetic-CartPole-v1")
     e.add_argument("--checkpoint", help="checkpoint file, 'ours' or 'paper' (default: ours, this project's "
@@ -250,13 +258,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--runs", type=_positive, default=20, help="runs per algorithm (default 20)")
     e.add_argument("--episodes", type=_positive, help="evaluation episodes per run (default: the config's num_eval_envs)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--workers", type=_positive, help="threads (default: all cores)")
+    e.add_argument("--workers", type=_positive, help="threads (default: all cores); with --backend ray, "
+                                                     "actors of one CPU (default: one per CPU of the cluster)")
     e.add_argument("--json", help="write the results as JSON to this file")
+    _backend_arguments(e)
     return parser
 
 
+def _backend_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="where the inner-loop trainings run: the library's threads (local, the default) "
+                             "or Ray (pip install \"./python[ray]\")")
+    parser.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                        help="the Ray cluster to use with --backend ray (default: start a local instance)")
+
+
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.ray_address is not None and args.backend != "ray":
+        parser.error("--ray-address needs --backend ray")
     try:
         if args.command == "metalearn":
             return _metalearn(args)

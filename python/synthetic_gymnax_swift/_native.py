@@ -98,6 +98,35 @@ class MetaProgress(ctypes.Structure):
 #: `sgx_progress_fn`.
 PROGRESS_FN = ctypes.CFUNCTYPE(_i32, ctypes.POINTER(MetaProgress), _vp)
 
+#: `sgx_executor_fn` (distributed.py): (sgx_task_batch *batch, void *user) -> status.
+EXECUTOR_FN = ctypes.CFUNCTYPE(_i32, _vp, _vp)
+
+#: `SGX_MAX_OUTCOME_BYTES`: the capacity that always suffices for sgx_task_runner_run.
+SGX_MAX_OUTCOME_BYTES = 4096
+SGX_ERR_IO = 7
+
+_i64 = ctypes.c_int64
+
+# The task-execution seam (the end of the header). Declared when the library
+# has it, so that a library built before it still serves everything else;
+# has_task_execution() tells, and the Ray backend checks it.
+_TASK_EXECUTION_SIG = {
+    "sgx_task_batch_context": (_i32, [_vp, ctypes.POINTER(_vp), ctypes.POINTER(_i64)]),
+    "sgx_task_batch_count": (_i32, [_vp]),
+    "sgx_task_batch_task": (_i32, [_vp, _i32, ctypes.POINTER(_vp), ctypes.POINTER(_i64)]),
+    "sgx_task_batch_set_outcome": (_i32, [_vp, _i32, ctypes.c_char_p, _i64]),
+    "sgx_task_batch_report": (_i32, [_vp, _i32]),
+    "sgx_task_batch_fail": (_i32, [_vp, ctypes.c_char_p]),
+    "sgx_metalearn_with_executor": (_i32, [ctypes.c_char_p, ctypes.c_char_p, _i32, PROGRESS_FN, _vp, EXECUTOR_FN,
+                                           _vp, ctypes.POINTER(_i32)]),
+    "sgx_evaluate_transfer_with_executor": (_i32, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _i32, _i32,
+                                                   ctypes.c_int64, PROGRESS_FN, _vp, EXECUTOR_FN, _vp, _f32p,
+                                                   _i32, _vp, _i32]),
+    "sgx_task_runner_create": (_i32, [ctypes.c_char_p, _i64, ctypes.POINTER(_vp)]),
+    "sgx_task_runner_run": (_i32, [_vp, ctypes.c_char_p, _i64, _vp, _i64, ctypes.POINTER(_i64)]),
+    "sgx_task_runner_free": (None, [_vp]),
+}
+
 
 def lib():
     """The loaded library, with every function's signature declared."""
@@ -176,10 +205,22 @@ def lib():
             fn = getattr(handle, name)
             fn.restype = restype
             fn.argtypes = argtypes
+        for name, (restype, argtypes) in _TASK_EXECUTION_SIG.items():
+            fn = getattr(handle, name, None)
+            if fn is not None:
+                fn.restype = restype
+                fn.argtypes = argtypes
         if handle.sgx_abi_version() != ABI_VERSION:
             raise ImportError(f"{path} implements ABI {handle.sgx_abi_version()}, this package needs {ABI_VERSION}")
         _lib = handle
         return _lib
+
+
+def has_task_execution() -> bool:
+    """Whether the loaded library has the task-execution seam
+    (sgx_metalearn_with_executor, sgx_task_runner_*: the Ray backend)."""
+    L = lib()
+    return all(hasattr(L, name) for name in _TASK_EXECUTION_SIG)
 
 
 def check(status: int) -> None:
@@ -382,6 +423,78 @@ class NativeEnv:
         result = (obs, out_state, out_time, reward, done.astype(bool), terminated.astype(bool),
                   truncated.astype(bool))
         return result + (final,) if final_obs else result
+
+
+class TaskRunner:
+    """One `sgx_task_runner`: runs the serialized tasks of one context (a
+    worker's side of the task-execution seam; distributed.py)."""
+
+    def __init__(self, context: bytes):
+        L = lib()
+        if not has_task_execution():
+            raise ImportError(f"{library_path()} has no task execution (sgx_task_runner_create): rebuild it")
+        handle = _vp()
+        check(L.sgx_task_runner_create(context, len(context), ctypes.byref(handle)))
+        self._handle = handle
+        self._outcome = ctypes.create_string_buffer(SGX_MAX_OUTCOME_BYTES)
+
+    def run(self, task: bytes) -> bytes:
+        """The outcome's bytes of one task (sgx_task_runner_run), on the calling thread."""
+        size = _i64()
+        check(lib().sgx_task_runner_run(self._handle, task, len(task), ctypes.cast(self._outcome, _vp),
+                                        SGX_MAX_OUTCOME_BYTES, ctypes.byref(size)))
+        return self._outcome.raw[:size.value]
+
+    def close(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle and _lib is not None:
+            _lib.sgx_task_runner_free(handle)
+        self._handle = None
+
+    def __del__(self):
+        self.close()
+
+
+class TaskBatch:
+    """A view of the `sgx_task_batch` an executor is given; valid during the
+    executor's call only. Methods raise SyntheticGymnaxError on a failed call."""
+
+    def __init__(self, pointer):
+        self._pointer = _vp(pointer)
+
+    def context(self) -> bytes:
+        data, size = _vp(), _i64()
+        check(lib().sgx_task_batch_context(self._pointer, ctypes.byref(data), ctypes.byref(size)))
+        return ctypes.string_at(data, size.value) if size.value else b""
+
+    def count(self) -> int:
+        n = lib().sgx_task_batch_count(self._pointer)
+        if n < 0:
+            check(-n)
+        return n
+
+    def task(self, index: int) -> bytes:
+        data, size = _vp(), _i64()
+        check(lib().sgx_task_batch_task(self._pointer, index, ctypes.byref(data), ctypes.byref(size)))
+        return ctypes.string_at(data, size.value) if size.value else b""
+
+    def set_outcome(self, index: int, outcome: bytes) -> None:
+        check(lib().sgx_task_batch_set_outcome(self._pointer, index, outcome, len(outcome)))
+
+    def report(self, done: int) -> bool:
+        """Forwards progress; False when the run's progress callback asked to stop."""
+        status = lib().sgx_task_batch_report(self._pointer, done)
+        if status == SGX_STOPPED:
+            return False
+        check(status)
+        return True
+
+    def fail(self, message: str) -> None:
+        check(lib().sgx_task_batch_fail(self._pointer, message.encode("utf-8", "replace")))
+
+
+def status_name(status: int) -> str:
+    return _STATUS_NAMES.get(status, str(status))
 
 
 def registered_ids() -> list[str]:

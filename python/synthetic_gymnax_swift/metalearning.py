@@ -15,6 +15,9 @@ trained on the synthetic environment, returns on the real one, and their
 interquartile mean. Both report progress on the calling thread through a
 callback, so Ctrl-C works: the first stops a meta-training run after the
 generation in progress, a second one at once (that generation is dropped).
+Both run their inner-loop trainings on the library's threads
+(backend="local") or on a Ray cluster (backend="ray", distributed.py:
+`sgx_metalearn_with_executor`), with the same results.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _native
+from . import _native, distributed
 
 __all__ = ["MetaProgress", "metalearn", "evaluate_transfer", "read_log", "plot_learning_curve",
            "config_algorithms", "own_checkpoint"]
@@ -161,12 +164,42 @@ def read_log(out) -> list[dict]:
     return rows
 
 
-def metalearn(config, out, generations: int | None = None, workers: int | None = None, progress=None) -> list[dict]:
+def _backend(backend, address, workers):
+    """None for the library's own threads, else a distributed.RayBackend."""
+    if isinstance(backend, distributed.RayBackend):
+        if address is not None or workers is not None:
+            raise ValueError("address and workers are the RayBackend's own settings when backend is one")
+        return backend
+    if isinstance(backend, str) and backend == "local":
+        if address is not None:
+            raise ValueError(f'address={address!r} is for backend="ray" (backend is "local")')
+        return None
+    if isinstance(backend, str) and backend == "ray":
+        return distributed.RayBackend(address=address, num_workers=workers)
+    raise ValueError(f'unknown backend {backend!r}: "local" (the library\'s threads) or "ray"')
+
+
+def _task_failure(executor, status: int, what: str) -> Exception:
+    """The exception for a run whose executor gave up (a task failed everywhere)."""
+    message = _native.lib().sgx_last_error().decode() if status not in (_native.SGX_OK, _native.SGX_STOPPED) else ""
+    return distributed.TaskFailedError(f"{message or executor.failure}{what}")
+
+
+def metalearn(config, out, generations: int | None = None, workers: int | None = None, progress=None,
+              backend="local", address: str | None = None) -> list[dict]:
     """Meta-trains the synthetic environment of the config file `config`
     (upstream's YAML schema) into the directory `out`, resuming the run
     found there, until `generations` are complete (default: the config's
     num_generations) on `workers` threads (default: all cores). Returns the
     rows of log.csv (one dict per generation, upstream's column names).
+
+    backend="ray" runs the inner-loop trainings on Ray instead (workers:
+    actors of one CPU, default one per CPU of the cluster): a local
+    instance, or the cluster at `address` ("auto" or "HOST:PORT"); the
+    files equal a local run's but for log.csv's time_gen, and either
+    backend resumes the other's run. A RayBackend (distributed.py) gives
+    more settings. A task that fails on every worker it is given raises
+    distributed.TaskFailedError, the last completed generation saved.
 
     progress(MetaProgress) is called a few times a second and after each
     generation; returning False stops after saving the last completed
@@ -181,13 +214,26 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     config_b, out_b = _path(config, "config"), _path(out, "out")
     n = _count(generations, "generations", "the config's num_generations")
     w = _count(workers, "workers", "all cores")
+    ray = _backend(backend, address, workers)
     completed = _native._i32()
-    with _Callback(progress, finish_generation=True) as callback:
-        status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None, ctypes.byref(completed))
+    executor = None
+    if ray is None:
+        with _Callback(progress, finish_generation=True) as callback:
+            status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None,
+                                                 ctypes.byref(completed))
+    else:
+        with ray.running() as executor, _Callback(progress, finish_generation=True) as callback:
+            status = _native.lib().sgx_metalearn_with_executor(config_b, out_b, n, callback.c_function, None,
+                                                               executor.c_function, None, ctypes.byref(completed))
     if callback.error is not None:
         raise callback.error
+    if executor is not None and executor.error is not None:
+        raise executor.error
+    if executor is not None and executor.failure is not None:
+        raise _task_failure(executor, status, f"; {completed.value} generations complete in {out} "
+                                              "(the same command resumes)")
     if status == _native.SGX_STOPPED:
-        if callback.interrupts:
+        if callback.interrupts or (executor is not None and executor.interrupted):
             raise KeyboardInterrupt(f"meta-training stopped with {completed.value} generations complete in {out}")
     else:
         _native.check(status)
@@ -236,7 +282,7 @@ def _finite(x) -> float | None:
 
 def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episodes: int | None = None,
                       seed: int = 0, workers: int | None = None, env: str | None = None,
-                      progress=None) -> dict[str, dict]:
+                      progress=None, backend="local", address: str | None = None) -> dict[str, dict]:
     """The paper's evaluation of a synthetic environment: for each algorithm
     `runs` inner-loop runs with hyperparameters sampled from the config's
     inner_config lists, trained on the checkpoint's environment, evaluated
@@ -248,7 +294,8 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns"}, ...}
     (returns: one per run, NaN for a failed run; the statistics over the
     finite ones). progress as for `metalearn`; Ctrl-C stops at once and
-    raises KeyboardInterrupt.
+    raises KeyboardInterrupt. backend and address as for `metalearn`: the
+    same returns on Ray.
     """
     path = _resolve_checkpoint(checkpoint, env)
     if env is not None:
@@ -272,15 +319,28 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
         raise ValueError(f"runs must be a positive integer (an int32), got {runs!r}")
     e = _count(episodes, "episodes", "the config's num_eval_envs")
     w = _count(workers, "workers", "all cores")
+    ray = _backend(backend, address, workers)
     returns = np.full(len(names) * int(runs), np.nan, np.float32)
     iqm = np.full(len(names), np.nan, np.float32)
-    with _Callback(progress, finish_generation=False) as callback:
-        status = _native.lib().sgx_evaluate_transfer(
-            _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed), w,
-            callback.c_function, None, returns, returns.size, iqm.ctypes.data_as(_native._vp), iqm.size)
+    executor = None
+    if ray is None:
+        with _Callback(progress, finish_generation=False) as callback:
+            status = _native.lib().sgx_evaluate_transfer(
+                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed), w,
+                callback.c_function, None, returns, returns.size, iqm.ctypes.data_as(_native._vp), iqm.size)
+    else:
+        with ray.running() as executor, _Callback(progress, finish_generation=False) as callback:
+            status = _native.lib().sgx_evaluate_transfer_with_executor(
+                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed),
+                callback.c_function, None, executor.c_function, None, returns, returns.size,
+                iqm.ctypes.data_as(_native._vp), iqm.size)
     if callback.error is not None:
         raise callback.error
-    if status == _native.SGX_STOPPED and callback.interrupts:
+    if executor is not None and executor.error is not None:
+        raise executor.error
+    if executor is not None and executor.failure is not None:
+        raise _task_failure(executor, status, "")
+    if status == _native.SGX_STOPPED and (callback.interrupts or (executor is not None and executor.interrupted)):
         raise KeyboardInterrupt("evaluation stopped")
     _native.check(status)
     results = {}
