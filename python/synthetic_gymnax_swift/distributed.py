@@ -120,8 +120,10 @@ class TaskWorker:
         """Answers once the actor runs: where it is and which library it loaded."""
         import socket
 
-        return {"pid": os.getpid(), "host": socket.gethostname(), "library": str(self._native.library_path()),
-                "version": self._native.lib().sgx_version().decode()}
+        import ray
+
+        return {"pid": os.getpid(), "host": socket.gethostname(), "node_id": ray.get_runtime_context().get_node_id(),
+                "library": str(self._native.library_path()), "version": self._native.lib().sgx_version().decode()}
 
     def _runner(self, key: str, context: list):
         runner = self._runners.get(key)
@@ -183,6 +185,13 @@ class RayBackend:
         self.worker_timeout = float(worker_timeout)
         self.worker_class = worker_class or TaskWorker
         self.stats = {}
+        self._executor = None
+
+    def live_workers(self) -> list[dict]:
+        """During a run, the actors that run tasks now: their `pid`, `host`,
+        `node_id`, and the `library` and `version` they loaded."""
+        executor = self._executor
+        return [dict(executor.info[n]) for n in executor.live] if executor is not None else []
 
     def __repr__(self):
         return (f"RayBackend(address={self.address!r}, num_workers={self.num_workers!r}, "
@@ -206,9 +215,11 @@ class RayBackend:
             same_machine = False
         executor = _Executor(ray, self, same_machine)
         try:
+            self._executor = executor
             executor.start()
             yield executor
         finally:
+            self._executor = None
             executor.close()
             self.stats = executor.stats
             if initialised_here:
@@ -269,6 +280,7 @@ class _Executor:
         self.c_function = _native.EXECUTOR_FN(self._call)
         self.actor_class = None
         self.live = {}           # actor number -> actor handle, actors that answered `ready`
+        self.info = {}           # actor number -> what its `ready` answered
         self.starting = {}       # ObjectRef of `ready` -> (actor number, actor handle)
         self.target = 0
         self.start_failures = 0  # consecutive actors that died before answering `ready`
@@ -319,7 +331,7 @@ class _Executor:
         """An actor's `ready` answered (or failed)."""
         number, actor = self.starting.pop(ref)
         try:
-            self.ray.get(ref)
+            info = self.ray.get(ref)
         except self.ray.exceptions.RayError as error:
             self.start_failures += 1
             self.last_start_error = _describe(error)
@@ -329,6 +341,7 @@ class _Executor:
             return
         self.start_failures = 0
         self.live[number] = actor
+        self.info[number] = info
 
     def close(self):
         for actor in list(self.live.values()) + [actor for _, actor in self.starting.values()]:

@@ -230,7 +230,8 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     if executor is not None and executor.error is not None:
         raise executor.error
     if executor is not None and executor.failure is not None:
-        raise _task_failure(executor, status, f"; {completed.value} generations complete in {out} "
+        # out_completed is set on success and SGX_STOPPED only: count the saved generations.
+        raise _task_failure(executor, status, f"; {len(read_log(out))} generations complete in {out} "
                                               "(the same command resumes)")
     if status == _native.SGX_STOPPED:
         if callback.interrupts or (executor is not None and executor.interrupted):
