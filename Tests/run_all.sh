@@ -10,7 +10,8 @@
 #      evosax 0.1.6 for the meta-learning one) and must equal the committed ones.
 #   4. The Python package's tests (pytest python/tests): the gymnax drop-in
 #      against gymnax 0.0.9, JAX transformations, the paper-checkpoint
-#      converter, synthetic environments against the original synthetic-gymnax.
+#      converter, synthetic environments against the original synthetic-gymnax,
+#      the Ray backend of meta-learning (ray 2.52.1, a cluster on 127.0.0.1).
 #   5. The checkpoint fuzzer (Tests/fuzz/fuzz_checkpoints.py, 60 s): mutated
 #      checkpoints, each loaded in a child process, must be refused with an
 #      error or loaded exactly as declared; a death by signal, a hang or a
@@ -27,13 +28,16 @@ if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
 fi
 
 if [ -z "${SGX_SKIP_PIP:-}" ]; then
-    echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9)"
+    echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9, ray 2.52.1)"
     pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" || true; }
     pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" pytest numpy
     # The original package, for its checkpoints and SynthEnv (its own dependencies are too old to resolve).
     pip_install --no-deps "synthetic-gymnax==0.0.1" "rejax==0.1.3"
     # evosax 0.1.6, the paper's evolution strategies, for the meta-learning fixture.
     pip_install --no-deps "evosax==0.1.6"
+    # Ray, for the Ray backend of meta-learning (test_ray_backend.py: a cluster of three
+    # nodes on 127.0.0.1); tqdm's bar and psutil's socket list are what those tests watch.
+    pip_install "ray==2.52.1" tqdm psutil
 fi
 
 echo "== swift test (optimised, with testing enabled: the agents' tests train networks)"
