@@ -166,7 +166,9 @@ class RayBackend:
     worker_timeout: seconds to wait for a worker when none is alive.
 
     After a run, `stats` holds its counts and times (tasks, the seconds the
-    tasks took inside the actors, the phases' wall time, retries, workers lost).
+    tasks took inside the actors, the phases' wall time, retries, workers
+    lost; phase_log: each completed phase's time.monotonic() start, seconds,
+    tasks and task_seconds).
     """
 
     def __init__(self, address: str | None = None, num_workers: int | None = None, max_attempts: int = 3,
@@ -288,7 +290,7 @@ class _Executor:
         self._context_key = None
         self._context_ref = None
         self.stats = {"workers": 0, "phases": 0, "tasks": 0, "task_seconds": 0.0, "phase_seconds": 0.0,
-                      "retries": 0, "workers_lost": 0, "workers_started": 0}
+                      "retries": 0, "workers_lost": 0, "workers_started": 0, "phase_log": []}
 
     # -- the pool of actors -------------------------------------------------
 
@@ -469,7 +471,10 @@ class _Executor:
         self.stats["phases"] += 1
         self.stats["tasks"] += count
         self.stats["task_seconds"] += task_seconds
-        self.stats["phase_seconds"] += time.monotonic() - started
+        seconds = time.monotonic() - started
+        self.stats["phase_seconds"] += seconds
+        self.stats["phase_log"].append({"start": started, "seconds": seconds, "tasks": count,
+                                        "task_seconds": task_seconds})
         return _native.SGX_OK
 
 
