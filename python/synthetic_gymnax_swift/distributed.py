@@ -236,6 +236,8 @@ class RayBackend:
                 ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False)
                 return True
             resolved = _resolve_auto(ray, self.address)
+            if self.address != "auto" and "://" not in self.address:
+                _check_reachable(self.address)
             if resolved is not None and _is_loopback(_host(resolved)):
                 # A cluster on this machine's loopback interface (ray start
                 # --node-ip-address=127.0.0.1, or ray.cluster_utils.Cluster).
@@ -252,6 +254,23 @@ class RayBackend:
                 return True
             ray.init(address=self.address)
             return False
+
+
+def _check_reachable(address: str, timeout: float = 10.0):
+    """ConnectionError unless something listens at HOST:PORT (Ray itself
+    would retry for minutes before it gives up)."""
+    import socket
+
+    host = _host(address)
+    try:
+        port = int(address.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        raise ValueError(f"a Ray address is 'auto' or HOST:PORT, got {address!r}") from None
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        raise ConnectionError(f"no Ray cluster answers at {address} ({error}): start one there with "
+                              "`ray start --head`, or leave the address out to start a local instance") from None
 
 
 def _package_env() -> dict:

@@ -222,6 +222,7 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
             status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None,
                                                  ctypes.byref(completed))
     else:
+        config_algorithms(config)  # a config error before Ray starts
         with ray.running() as executor, _Callback(progress, finish_generation=True) as callback:
             status = _native.lib().sgx_metalearn_with_executor(config_b, out_b, n, callback.c_function, None,
                                                                executor.c_function, None, ctypes.byref(completed))

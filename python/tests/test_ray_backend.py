@@ -384,6 +384,19 @@ def test_backend_ray_without_ray_says_how_to_install_it(config, tmp_path, monkey
     assert 'pip install "./python[ray]"' in r.stderr
 
 
+@needs_ray
+def test_a_wrong_address_or_config_fails_before_ray_starts(config, tmp_path):
+    with pytest.raises(ConnectionError, match="no Ray cluster answers at 127.0.0.1:1"):
+        sgs.metalearn(config, tmp_path / "run", backend="ray", address="127.0.0.1:1")
+    with pytest.raises(ValueError, match="'auto' or HOST:PORT"):
+        sgs.metalearn(config, tmp_path / "run", backend="ray", address="head-node")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.replace("popsize: 8", "popsize: many"))
+    with pytest.raises(sgs.CheckpointError, match="popsize"):
+        sgs.metalearn(bad, tmp_path / "run", backend="ray")
+    assert not ray.is_initialized() and not (tmp_path / "run").exists()
+
+
 def test_unknown_backend_is_refused(config, tmp_path):
     with pytest.raises(ValueError, match="unknown backend 'dask'"):
         sgs.metalearn(config, tmp_path / "run", backend="dask")
