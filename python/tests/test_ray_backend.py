@@ -292,11 +292,12 @@ def test_a_killed_driver_resumes(cluster, config, local_run, tmp_path):
 
 
 @needs_ray
-def test_evaluate_transfer_equals_local(cluster):
+def test_evaluate_transfer_equals_local(cluster, monkeypatch):
     checkpoint = os.path.join(REPO, "Checkpoints", "CartPole-v1", "checkpoint.safetensors")
     config = os.path.join(REPO, "Checkpoints", "CartPole-v1", "config.yaml")
-    kwargs = dict(algorithms="ppo,dqn", runs=4, episodes=4, seed=1)
+    kwargs = dict(algorithms="ppo,dqn", runs=4, episodes=4, seed=0)
     local = sgs.evaluate_transfer(checkpoint, config, workers=2, **kwargs)
+    assert len({r for name in local for r in local[name]["returns"]}) > 1  # runs that differ
     seen = []
     on_ray = sgs.evaluate_transfer(checkpoint, config, backend="ray", address=cluster.address,
                                    progress=lambda p: seen.append((p.phase, p.runs_done, p.runs_total)), **kwargs)
@@ -306,6 +307,15 @@ def test_evaluate_transfer_equals_local(cluster):
         assert on_ray[name]["iqm"] == local[name]["iqm"]
     assert seen and all(phase == "evaluation" and total == 8 for phase, _, total in seen)
     assert seen[-1][1] == 8
+    # Ray initialised by the caller is used as it is, and left initialised.
+    monkeypatch.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)  # keep 127.0.0.1 (see distributed)
+    ray.init(address=cluster.address)
+    try:
+        again = sgs.evaluate_transfer(checkpoint, config, backend="ray", **kwargs)
+        assert ray.is_initialized()
+    finally:
+        ray.shutdown()
+    assert again == on_ray
 
 
 # ---------------------------------------------------------------------------
