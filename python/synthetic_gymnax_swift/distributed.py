@@ -158,7 +158,8 @@ class RayBackend:
     address: None starts a local Ray instance (127.0.0.1, no dashboard) for
         the run and stops it after; "auto" or "HOST:PORT" connects to a
         running cluster (`ray start --head ...`). When Ray is already
-        initialised in this process, it is used as it is.
+        initialised in this process, it is used as it is (and `address`
+        is not looked at).
     num_workers: actors (one CPU each); default one per CPU the cluster
         offers when the run starts.
     max_attempts: how many workers a task is given before the run fails.
@@ -208,13 +209,10 @@ class RayBackend:
             raise ImportError(f"{_native.library_path()} has no task execution (sgx_metalearn_with_executor): "
                               "rebuild the library (swift build -c release) or reinstall the package")
         ray = import_ray()
-        initialised_here = False
-        same_machine = True
-        if not ray.is_initialized():
-            same_machine = self._connect(ray)
-            initialised_here = True
-        else:
-            same_machine = False
+        initialised_here = not ray.is_initialized()
+        # Workers on this machine are given this package's path (and SGX_LIB);
+        # elsewhere, and in a Ray the caller initialised, the installed package.
+        same_machine = self._connect(ray) if initialised_here else False
         executor = _Executor(ray, self, same_machine)
         try:
             self._executor = executor
