@@ -334,7 +334,11 @@ int32_t sgx_env_reset(const sgx_env *env, int32_t n, const uint32_t *keys, float
  *                  not counted)
  *   out_truncated  n uint8: the step reached the time limit
  *                  (time >= max_steps_in_episode), as gymnax 1.x's
- *                  `truncated`; both flags may be 1
+ *                  `truncated`; both flags may be 1. A one-step synthetic
+ *                  environment (max_steps_in_episode 1, every published
+ *                  checkpoint) has no time limit: each step terminates
+ *                  (terminated 1, truncated 0), as the original's
+ *                  is_terminal says, so that no agent bootstraps past it
  *   out_final_obs  n*obs_size float32: the observation the step reached,
  *                  before any reset (gymnax 1.x's `final_observation`)
  * The states are the caller's and may hold any values: non-finite floats

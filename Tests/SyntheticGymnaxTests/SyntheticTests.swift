@@ -68,7 +68,9 @@ final class SyntheticTests: XCTestCase {
             let t = env.step(key: key, state: state, action: [action])
             XCTAssertEqual(t.reward, 2 * state.obs[0] + 10 * action + 0.5, accuracy: 1e-6)
             XCTAssertTrue(t.done)
-            XCTAssertTrue(t.truncated)
+            // The one-step episode terminates (the original's is_terminal; discount 0), it is not truncated.
+            XCTAssertTrue(t.terminated)
+            XCTAssertFalse(t.truncated)
             // Auto-reset from the reset half of the split key.
             XCTAssertEqual(t.state.obs, env.reset(key: key.split(index: 1)).obs)
         }
@@ -97,9 +99,10 @@ final class SyntheticTests: XCTestCase {
                 }
                 PRNGKey(seed: Int64(step)).split(count: n, into: &keys)
                 var nObs = obs, nState = state, nTime = time, reward = [Float](repeating: 0, count: n)
-                var done = [UInt8](repeating: 0, count: n), trunc = done
+                var done = [UInt8](repeating: 0, count: n), term = done, trunc = done
                 any.step(count: n, keys: keys, states: state, times: time, actions: actions, observations: &nObs,
-                         nextStates: &nState, nextTimes: &nTime, rewards: &reward, dones: &done, truncations: &trunc)
+                         nextStates: &nState, nextTimes: &nTime, rewards: &reward, dones: &done, terminations: &term,
+                         truncations: &trunc)
                 for i in stride(from: 0, to: n, by: 23) {
                     let s = env.loadState(Array(state[(i * ss)..<((i + 1) * ss)]), time: time[i])
                     let t = env.step(key: PRNGKey(keys[2 * i], keys[2 * i + 1]), state: s,
@@ -107,7 +110,9 @@ final class SyntheticTests: XCTestCase {
                     let msg = "\(id) step \(step) env \(i)"
                     XCTAssertEqual(reward[i], t.reward, accuracy: 1e-5 * max(1, abs(t.reward)), msg)
                     XCTAssertEqual(done[i] == 1, t.done, msg)
+                    XCTAssertEqual(term[i] == 1, t.terminated, msg)
                     XCTAssertEqual(trunc[i] == 1, t.truncated, msg)
+                    if steps == 1 { XCTAssertTrue(term[i] == 1 && trunc[i] == 0, "\(msg): one-step episodes terminate") }
                     XCTAssertEqual(nTime[i], t.state.time, msg)
                     for j in 0..<o { XCTAssertEqual(nObs[i * o + j], t.state.obs[j], accuracy: 1e-5, msg) }
                 }

@@ -273,9 +273,11 @@ def test_gymnax_make_synthetic_under_gymnax1():
     out = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))(keys, state, jnp.arange(8) % 2, params)
     assert len(out) == 6
     obs2, state2, reward, terminated, truncated, info = out
-    # One-step episodes: ended by the time limit, not by the environment.
-    assert not np.any(terminated) and np.all(truncated)
-    np.testing.assert_array_equal(np.asarray(info["discount"]), 1.0)
+    # One-step episodes terminate; there is no time limit to truncate them: the
+    # original's is_terminal is true after the step (gymnax 0.0.x's discount is
+    # 0), so an agent that bootstraps on truncation must not bootstrap here.
+    assert np.all(terminated) and not np.any(truncated)
+    np.testing.assert_array_equal(np.asarray(info["discount"]), 0.0)
     assert np.all(np.isfinite(np.asarray(reward)))
     assert env.eval_env.gymnax_version == 1
     assert len(env.eval_env.step(keys[0], env.eval_env.reset(keys[0])[1], 0)) == 6

@@ -19,6 +19,12 @@ public protocol Environment: Sendable {
     var parameters: [ParameterValue] { get }
     /// Whether `stepEnv` consumes its key; when false the step key is not derived.
     static var stepUsesKey: Bool { get }
+    /// Whether a step that reached `state` ran out of time: gymnax 1.x's
+    /// `truncated`, independent of termination. The default is
+    /// `state.time >= maxStepsInEpisode`; an environment whose episodes end
+    /// by their own definition rather than by a time limit (the one-step
+    /// synthetic environment) says false.
+    func reachedTimeLimit(_ state: State) -> Bool
 
     /// gymnax `reset_env`.
     func resetEnv(key: PRNGKey) -> State
@@ -131,6 +137,9 @@ public struct StateField: Sendable, Equatable {
 extension Environment {
     public static var stepUsesKey: Bool { false }
 
+    @inlinable
+    public func reachedTimeLimit(_ state: State) -> Bool { state.time >= maxStepsInEpisode }
+
     /// Number of floats in a state's flat form.
     public var stateSize: Int { stateFields.reduce(0) { $0 + $1.length } }
 
@@ -145,7 +154,7 @@ extension Environment {
     public func step(key: PRNGKey, state: State, action: UnsafePointer<Float>) -> Transition<State> {
         let stepKey = Self.stepUsesKey ? key.split(index: 0) : key
         let (next, reward, terminated) = stepEnv(key: stepKey, state: state, action: action)
-        let truncated = next.time >= maxStepsInEpisode
+        let truncated = reachedTimeLimit(next)
         let state = terminated || truncated ? resetEnv(key: key.split(index: 1)) : next
         return Transition(state: state, final: next, reward: reward, terminated: terminated, truncated: truncated)
     }

@@ -10,9 +10,13 @@ import Glibc
 ///   the observation;
 /// - step: `reward([obs, action])` (discrete actions one-hot) gives the reward.
 ///   With `maxStepsInEpisode == 1` (the contextual bandit every published
-///   checkpoint uses) the episode ends after one step. Otherwise
-///   `next = obs + nextStateDelta([obs, action])`, and the episode ends when
-///   `done(next) > 0` or at the step limit.
+///   checkpoint uses) the episode ends after one step, and that end is a
+///   termination, not a truncation: the original's `is_terminal` is true
+///   after the step, so gymnax 0.0.x's discount is 0 and the agents the
+///   environments were meta-learned with never bootstrap past it (an agent
+///   that bootstraps on truncation would otherwise learn another problem).
+///   Otherwise `next = obs + nextStateDelta([obs, action])`, and the episode
+///   terminates when `done(next) > 0` and is truncated at the step limit.
 public struct SyntheticEnvironment: Environment {
     public enum LatentDistribution: String, Sendable, CaseIterable {
         case normal, uniform, categorical, softmax
@@ -263,12 +267,18 @@ public struct SyntheticEnvironment: Environment {
         let r = reward(x)[0]
         guard let nextStateDelta, let done else {
             // The original leaves the next observation empty: auto-reset replaces it.
-            return (State(obs: state.obs, done: true, time: state.time &+ 1), r, false)
+            // The one-step episode terminates (see the type's documentation).
+            return (State(obs: state.obs, done: true, time: state.time &+ 1), r, true)
         }
         let delta = nextStateDelta(x)
         let next = zip(state.obs, delta).map { $0 + $1 }
         let terminated = done(next)[0] > 0
         return (State(obs: next, done: terminated, time: state.time &+ 1), r, terminated)
+    }
+
+    /// The one-step episode has no time limit: it terminates (`stepEnv`).
+    public func reachedTimeLimit(_ state: State) -> Bool {
+        nextStateDelta != nil && state.time >= maxStepsInEpisode
     }
 
     public func observation(of state: State, into out: UnsafeMutablePointer<Float>) {
@@ -354,12 +364,15 @@ public struct SyntheticEnvironment: Environment {
                 for r in 0..<rows { terminal[r] = out[r] > 0 }
             } else {
                 // The original leaves the next observation empty: auto-reset replaces it.
+                // The one-step episode terminates, without a time limit (see `stepEnv`).
                 for r in 0..<rows {
                     next.advanced(by: r * obsSize).update(from: states + (first + r) * stateSize, count: obsSize)
+                    terminal[r] = true
                 }
             }
+            let timeLimited = nextStateDelta != nil
             for r in 0..<rows {
-                timeUp[r] = times[first + r] &+ 1 >= maxSteps  // int32 arithmetic wraps, as in JAX
+                timeUp[r] = timeLimited && times[first + r] &+ 1 >= maxSteps  // int32 arithmetic wraps, as in JAX
                 ended[r] = terminal[r] || timeUp[r]
             }
             if let finalObservations {
