@@ -11,7 +11,9 @@
 #   4. The Python package's tests (pytest python/tests): the gymnax drop-in
 #      against gymnax 0.0.9, JAX transformations, the paper-checkpoint
 #      converter, synthetic environments against the original synthetic-gymnax,
-#      the Ray backend of meta-learning (ray 2.52.1, a cluster on 127.0.0.1).
+#      the Ray backend of meta-learning (ray 2.52.1, a cluster on 127.0.0.1),
+#      the Gymnasium adapter (gymnasium 1.4.0: its env checker, its SAME_STEP
+#      SyncVectorEnv as the reference of ours).
 #   5. The checkpoint fuzzer (Tests/fuzz/fuzz_checkpoints.py, 60 s): mutated
 #      checkpoints, each loaded in a child process, must be refused with an
 #      error or loaded exactly as declared; a death by signal, a hang or a
@@ -28,9 +30,9 @@ if ! dpkg -s libmujoco-dev >/dev/null 2>&1; then
 fi
 
 if [ -z "${SGX_SKIP_PIP:-}" ]; then
-    echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9, ray 2.52.1)"
+    echo "== installing the Python references (jax 0.10.2, gymnax 0.0.9, gymnasium 1.4.0, ray 2.52.1)"
     pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" || true; }
-    pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" pytest numpy
+    pip_install "jax==0.10.2" "jaxlib==0.10.2" "gymnax==0.0.9" "distrax==0.1.9" "gymnasium==1.4.0" pytest numpy
     # The original package, for its checkpoints and SynthEnv (its own dependencies are too old to resolve).
     pip_install --no-deps "synthetic-gymnax==0.0.1" "rejax==0.1.3"
     # evosax 0.1.6, the paper's evolution strategies, for the meta-learning fixture.

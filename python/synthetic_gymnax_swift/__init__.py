@@ -11,7 +11,9 @@ synthetic (Liesen et al. 2024), computed by a native Swift library.
     table = sgs.evaluate_transfer(checkpoint, "cartpole.yaml", algorithms="ppo,dqn", runs=20)
 
 When gymnax is installed, importing this package makes `gymnax.make` accept
-the "Synthetic-..." ids too, as the original synthetic-gymnax did.
+the "Synthetic-..." ids too, as the original synthetic-gymnax did. When
+Gymnasium is, every id is registered there as "synthetic_gymnax/<id>"
+(`gymnasium.make`, `gymnasium.make_vec`; gymnasium_env.py).
 """
 
 from __future__ import annotations
@@ -184,3 +186,22 @@ def _route_gymnax(gymnax):
 
 # Patch gymnax when (and if) it is imported, before or after this package.
 _hooks.after_import("gymnax", _route_gymnax)
+
+
+def _register_gymnasium(gymnasium):
+    """Registers every id in Gymnasium as "synthetic_gymnax/<id>"
+    (gymnasium_env.py), once Gymnasium is imported. A failure is a warning:
+    it must not break the user's `import gymnasium`."""
+    try:
+        from . import gymnasium_env
+
+        gymnasium_env.register_envs()
+    except Exception as error:  # noqa: BLE001
+        import warnings
+
+        warnings.warn(f"synthetic_gymnax_swift: its environments are not registered in Gymnasium: "
+                      f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=2)
+
+
+# Register in Gymnasium when (and if) it is imported, before or after this package.
+_hooks.after_import("gymnasium", _register_gymnasium)

@@ -4,6 +4,9 @@ When gymnax is importable these are gymnax's own `spaces.Discrete` and
 `spaces.Box` (training libraries such as rejax check `isinstance` against
 them); otherwise the small classes below, with the same attributes: `n`,
 `low`, `high`, `shape`, `dtype`, `sample(key)` and `contains(x)`.
+
+`gymnasium_spaces(native)` gives Gymnasium's spaces of an environment, for
+the Gymnasium adapter and `VecEnv` (Gymnasium imported only then).
 """
 
 from __future__ import annotations
@@ -85,3 +88,29 @@ def box(low, high, shape, dtype=np.float32):
 
         return spaces.Box(jnp.asarray(low), jnp.asarray(high), tuple(shape), jnp.float32)
     return Box(np.asarray(low), np.asarray(high), tuple(shape), dtype)
+
+
+def gymnasium_spaces(native) -> tuple:
+    """Gymnasium's (observation_space, action_space) of a `_native.NativeEnv`:
+    `Box` of float32 observations and `Discrete(n)` or a float32 `Box` of
+    actions, the real environment's. A synthetic environment's observations
+    are a network's outputs, which its real task's bounds do not contain
+    (Synthetic-Pendulum-v1's reach 3.4 where the real cos(theta) stops at 1;
+    a quarter of its initial observations are out of bounds, 82% of
+    Synthetic-MountainCarContinuous-v0's): its observation space is
+    `Box(-inf, inf)` of the real task's shape, and the real task's bounds
+    are its eval_env's. Raises ImportError naming the extra without Gymnasium."""
+    try:
+        from gymnasium import spaces as gs
+    except ImportError as error:
+        raise ImportError('Gymnasium\'s spaces need gymnasium: pip install "synthetic-gymnax-swift[gymnasium]" '
+                          '(or pip install gymnasium)') from error
+    if native.name.startswith("Synthetic-"):
+        observation = gs.Box(-np.inf, np.inf, (native.obs_size,), np.float32)
+    else:
+        observation = gs.Box(native.obs_low, native.obs_high, (native.obs_size,), np.float32)
+    if native.discrete:
+        action = gs.Discrete(native.num_actions)
+    else:
+        action = gs.Box(native.action_low, native.action_high, (native.num_actions,), np.float32)
+    return observation, action

@@ -15,6 +15,13 @@ one, and `info["final_obs"]` holds the observation the step reached (when
 `split(PRNGKey(seed), num_envs)` and step t uses
 `split(fold_in(PRNGKey(seed), t), num_envs)`, so a run is reproducible and
 equals gymnax fed the same keys.
+
+Its spaces are Gymnasium's (gymnasium must be installed to ask for them):
+`single_observation_space` and `single_action_space` of one environment,
+`observation_space` and `action_space` batched over `num_envs`
+(`Box(N, obs_size)`; `MultiDiscrete([n] * N)` or `Box(N, k)`). For a
+Gymnasium `VectorEnv` of it, `gymnasium.make_vec("synthetic_gymnax/<id>",
+num_envs=N)` (gymnasium_env.py).
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ class VecEnv:
 
             checkpoint = _resolve_checkpoint(env_id, checkpoint)
         env = _native.NativeEnv(None if checkpoint else env_id, params=params, checkpoint=checkpoint)
+        self._env = env
+        self._spaces = None
         self.name = env.name
         self.single_observation_shape = (env.obs_size,)
         self.discrete = env.discrete
@@ -74,6 +83,39 @@ class VecEnv:
         if handle:
             _native.lib().sgx_vec_env_free(handle)
             self._handle = None
+
+    # -- Gymnasium's spaces -------------------------------------------------------------
+
+    def _gymnasium_spaces(self):
+        if self._spaces is None:
+            from .spaces import gymnasium_spaces
+
+            single_obs, single_act = gymnasium_spaces(self._env)  # ImportError naming the extra without gymnasium
+            from gymnasium.vector.utils import batch_space
+
+            self._spaces = (single_obs, single_act, batch_space(single_obs, self.num_envs),
+                            batch_space(single_act, self.num_envs))
+        return self._spaces
+
+    @property
+    def single_observation_space(self):
+        """One environment's observation space (Gymnasium's `Box`)."""
+        return self._gymnasium_spaces()[0]
+
+    @property
+    def single_action_space(self):
+        """One environment's action space (Gymnasium's `Discrete` or `Box`)."""
+        return self._gymnasium_spaces()[1]
+
+    @property
+    def observation_space(self):
+        """The batched observation space, `Box` of shape (num_envs, obs_size)."""
+        return self._gymnasium_spaces()[2]
+
+    @property
+    def action_space(self):
+        """The batched action space: `MultiDiscrete([n] * num_envs)` or `Box` (num_envs, k)."""
+        return self._gymnasium_spaces()[3]
 
     def reset(self, seed: int | None = None):
         """Resets every environment; returns (obs [N, obs_size], info)."""
