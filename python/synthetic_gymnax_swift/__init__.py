@@ -18,6 +18,8 @@ Gymnasium is, every id is registered there as "synthetic_gymnax/<id>"
 
 from __future__ import annotations
 
+import sys
+
 from . import _hooks, _native
 from ._native import CheckpointError, InvalidActionError, SyntheticGymnaxError, UnknownEnvironmentError
 from .agents import Policy, evaluate, train
@@ -179,9 +181,29 @@ def _route_gymnax(gymnax):
     routed.__doc__ = original.__doc__
     registration.make = routed
     gymnax.make = routed
+    _rebind(original, routed)
     for name in synthetic:
         if name not in registration.registered_envs:
             registration.registered_envs.append(name)  # gymnax.registered_envs is the same list
+
+
+def _rebind(original, routed) -> None:
+    """Modules imported before us that bound gymnax 0.0.x's make under a
+    name of their own keep calling it: rejax 0.1.3's `rejax.compat` does
+    `from gymnax import make as _gymnax_make` at import, so `import rejax`
+    before this package left `rejax.get_algo(...).create(env="Synthetic-...")`
+    refused by gymnax. Every module-level name bound to the original make
+    (the function object itself, nothing else) is rebound to the routed one.
+    Once, when gymnax is first routed; modules imported later bind the
+    routed make anyway."""
+    for module in list(sys.modules.values()):
+        try:
+            namespace = vars(module)
+        except TypeError:  # not a module (some packages put other objects in sys.modules)
+            continue
+        for name, value in list(namespace.items()):
+            if value is original:
+                namespace[name] = routed
 
 
 # Patch gymnax when (and if) it is imported, before or after this package.

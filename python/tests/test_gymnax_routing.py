@@ -99,3 +99,58 @@ def test_make_overrides_become_the_default_params():
     ref = env.step(key, state, 1, params)
     np.testing.assert_array_equal(step[0], ref[0])
     assert not np.array_equal(step[0], plain.step(key, state, 1, plain_params)[0])
+
+
+_REJAX_PROBE = textwrap.dedent("""
+    import json
+    FIRST
+    import jax
+    import rejax
+    from rejax.compat import create
+    out = {}
+    env, params = create("Synthetic-CartPole-v1", checkpoint="ours")
+    out["create"] = type(env).__module__
+    algo = rejax.get_algo("ppo").create(env="Synthetic-CartPole-v1", env_params={"checkpoint": "ours"})
+    out["algorithm_env"] = type(algo.env).__module__
+    real, _ = create("CartPole-v1")
+    out["real"] = type(real).__module__
+    print(json.dumps(out))
+""")
+
+
+@pytest.mark.parametrize("first", ["import rejax\nimport synthetic_gymnax_swift",
+                                   "import synthetic_gymnax_swift\nimport rejax"])
+def test_rejax_routes_synthetic_ids_in_either_import_order(first):
+    """rejax 0.1.3's rejax.compat binds gymnax's make at its import (`from
+    gymnax import make as _gymnax_make`); with gymnax 0.0.9 (no registry),
+    importing rejax first left string ids going to the unwrapped make, which
+    refused "Synthetic-...". Both orders must give our environment."""
+    if importlib.util.find_spec("rejax") is None:
+        pytest.skip("rejax is not installed")
+    code = _REJAX_PROBE.replace("FIRST", first)
+    env = {**os.environ, "PYTHONPATH": f"{PYTHON_DIR}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["create"] == out["algorithm_env"] == "synthetic_gymnax_swift.environment", out
+    assert out["real"].startswith("gymnax."), out
+
+
+def test_rebind_touches_only_the_original_make():
+    """The rebinding replaces names bound to gymnax's original make, and nothing else."""
+    import types
+
+    def original(env_id, **kwargs):
+        return "original"
+
+    def routed(env_id, **kwargs):
+        return "routed"
+
+    module = types.ModuleType("sgx_test_rebind_probe")
+    module.make_alias, module.other, module.same_name = original, len, "original"
+    sys.modules[module.__name__] = module
+    try:
+        sgs._rebind(original, routed)
+    finally:
+        del sys.modules[module.__name__]
+    assert module.make_alias is routed and module.other is len and module.same_name == "original"
