@@ -798,7 +798,9 @@ typedef struct sgx_task_batch sgx_task_batch;
  * has one. It may run the tasks in any order, in parallel, and more than
  * once (a retry after a lost worker): the last outcome set for a task
  * counts. It should call sgx_task_batch_report as outcomes come in, which
- * forwards the progress to the caller's progress callback.
+ * forwards the progress to the caller's progress callback (calling it
+ * again with the same count is fine: an executor waiting for slow tasks
+ * can call it every fraction of a second, so that a stop is noticed).
  * Returns: SGX_OK when every outcome is set (a batch with an outcome
  * missing ends the run with SGX_ERR_INTERNAL naming the task); SGX_STOPPED
  * when sgx_task_batch_report returned SGX_STOPPED (the run stops as when
@@ -845,7 +847,9 @@ int32_t sgx_task_batch_fail(sgx_task_batch *batch, const char *message);
  * `executor_user`) instead of the library's threads (`workers` is then
  * unused). Files, resume, progress and errors as sgx_metalearn; the files
  * equal sgx_metalearn's but for log.csv's time column. An executor status
- * other than SGX_OK and SGX_STOPPED ends the call with that status.
+ * other than SGX_OK and SGX_STOPPED ends the call with that status;
+ * `out_completed` then receives the generations complete in out_dir too
+ * (those before the failed one, all saved).
  */
 int32_t sgx_metalearn_with_executor(const char *config_path, const char *out_dir, int32_t generations,
                                     sgx_progress_fn callback, void *user, sgx_executor_fn executor,

@@ -131,6 +131,8 @@ private func metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePoin
     let trainer = try inConfig(path) {
         try MetaTrainer(config: config, configText: text, directory: directory, workers: threads, executor: executor)
     }
+    // The generations complete in out_dir, also when an executor fails.
+    defer { outCompleted?.pointee = Int32(trainer.completedGenerations) }
     var stopped = false
     var start = now()
     _ = try inConfig(path) {
@@ -158,7 +160,6 @@ private func metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePoin
     }
     if executor?.stopped == true { stopped = true }
     let completed = trainer.completedGenerations
-    outCompleted?.pointee = Int32(completed)
     if stopped && completed < total {
         throw CError(.stopped, "stopped by the progress callback with \(completed) of \(total) generations complete "
                      + "in \(directory) (the generation in progress was dropped); call again to resume")

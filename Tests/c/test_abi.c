@@ -1231,7 +1231,8 @@ static void test_task_execution(void) {
     CHECK_ERROR_MENTIONS("every worker of the pool is lost");
     char log[512];
     snprintf(log, sizeof log, "%s/log.csv", mine);
-    CHECK(count_lines(log) == 2, "a failed generation 2 keeps generation 1: log.csv has %d lines", count_lines(log));
+    CHECK(count_lines(log) == 2 && completed == 1, "a failed generation 2 keeps generation 1: log.csv has %d lines, "
+          "%d complete", count_lines(log), completed);
     meta_watch stop = {.stop_at_any = 1};
     c_executor stopping = {0};
     CHECK_STATUS(sgx_metalearn_with_executor(config, mine, 0, watch_progress, &stop, c_execute, &stopping, &completed),
