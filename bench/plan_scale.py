@@ -33,6 +33,7 @@ import ctypes
 import math
 import os
 import statistics
+import struct
 import sys
 import tempfile
 import time
@@ -121,6 +122,12 @@ def driver_seconds(source: str, popsize: int, generations: int, directory: str):
     return (total - executor.seconds) / generations, executor.seconds / max(1, executor.tasks), executor
 
 
+def task_algorithm(task: bytes) -> str:
+    """The algorithm named in a task's bytes ("SGXT", format, then its length-prefixed name)."""
+    length = struct.unpack_from("<q", task, 8)[0]
+    return task[16:16 + length].decode()
+
+
 def task_seconds(source: str, directory: str, repeats: int):
     """Each algorithm's task times (seconds, one thread): `repeats` runs with
     hyperparameters drawn from the config's lists (member 0's rollouts,
@@ -135,7 +142,10 @@ def task_seconds(source: str, directory: str, repeats: int):
         config.encode(), out.encode(), len(algorithms), _native.PROGRESS_FN(0), None, executor.function, None, None))
     runner = _native.TaskRunner(executor.context)
     times = {}
-    for algorithm, (_, tasks) in zip(algorithms, executor.first_tasks):
+    for n, tasks in executor.first_tasks:
+        algorithm = task_algorithm(tasks[0])
+        if n != 2 * repeats or algorithm in times:
+            continue  # a search-mean phase (generation 1 evaluates it)
         runs = []
         for task in tasks:
             t = time.perf_counter()
