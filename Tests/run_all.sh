@@ -14,6 +14,8 @@
 #      the Ray backend of meta-learning (ray 2.52.1, a cluster on 127.0.0.1),
 #      the Gymnasium adapter (gymnasium 1.4.0: its env checker, its SAME_STEP
 #      SyncVectorEnv as the reference of ours).
+#      In virtual environments of their own: gymnax 1.x; Stable-Baselines
+#      (SBX, with PyTorch's wheels: python/tests/run_stable_baselines.sh).
 #   5. The checkpoint fuzzer (Tests/fuzz/fuzz_checkpoints.py, 60 s): mutated
 #      checkpoints, each loaded in a child process, must be refused with an
 #      error or loaded exactly as declared; a death by signal, a hang or a
@@ -97,6 +99,12 @@ python3 Tests/fuzz/fuzz_checkpoints.py --seconds "${SGX_FUZZ_SECONDS:-60}" --qui
 
 echo "== gymnax 1.x convention, in a virtual environment of its own"
 SGX_LIB="$build_dir/libsynthetic_gymnax.so" bash python/tests/run_gymnax1.sh
+
+echo "== Stable-Baselines (SBX) on the synthetic environments, judged on the real tasks, in a venv of its own"
+# PyTorch's CUDA wheels (6.1 GB, ~95 s from PyPI the first time on a machine):
+# Stable-Baselines3 imports torch everywhere, and SBX builds on it. Skipped,
+# saying why, with SGX_SKIP_SB=1 or without 8 GB of free disk.
+SGX_LIB="$build_dir/libsynthetic_gymnax.so" bash python/tests/run_stable_baselines.sh -q
 
 echo "== pip install ./python into a fresh virtual environment, used from another directory"
 venv=$(mktemp -d)/venv
