@@ -15,7 +15,9 @@
 #      the Gymnasium adapter (gymnasium 1.4.0: its env checker, its SAME_STEP
 #      SyncVectorEnv as the reference of ours).
 #      In virtual environments of their own: gymnax 1.x; Stable-Baselines
-#      (SBX, with PyTorch's wheels: python/tests/run_stable_baselines.sh).
+#      (SBX, with PyTorch's wheels: python/tests/run_stable_baselines.sh); the
+#      wheel, built by python/build_wheel.sh and used without Swift
+#      (python/tests/run_wheel.sh).
 #   5. The checkpoint fuzzer (Tests/fuzz/fuzz_checkpoints.py, 60 s): mutated
 #      checkpoints, each loaded in a child process, must be refused with an
 #      error or loaded exactly as declared; a death by signal, a hang or a
@@ -105,6 +107,13 @@ echo "== Stable-Baselines (SBX) on the synthetic environments, judged on the rea
 # Stable-Baselines3 imports torch everywhere, and SBX builds on it. Skipped,
 # saying why, with SGX_SKIP_SB=1 or without 8 GB of free disk.
 SGX_LIB="$build_dir/libsynthetic_gymnax.so" bash python/tests/run_stable_baselines.sh -q
+
+echo "== the wheel: built without touching the checkout, manylinux, installed and used without Swift"
+if [ -z "${SGX_SKIP_WHEEL:-}" ]; then
+    bash python/tests/run_wheel.sh
+else
+    echo "skipped: SGX_SKIP_WHEEL is set"
+fi
 
 echo "== pip install ./python into a fresh virtual environment, used from another directory"
 venv=$(mktemp -d)/venv

@@ -59,11 +59,34 @@ def _error_class(status):
     return SyntheticGymnaxError
 
 
+# The wheel (python/build_wheel.sh) bundles a second build for x86-64-v3
+# (AVX2, FMA, BMI, F16C, MOVBE, LZCNT: Haswell and later) beside the baseline
+# one; it is used where the CPU has all of them (the baseline build trains
+# ~40x slower).
+_V3_LIB_NAME = "libsynthetic_gymnax_x86_64_v3.so"
+_V3_FLAGS = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"}
+
+
+def _cpu_has_v3() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return _V3_FLAGS <= set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return False
+
+
 def library_path() -> pathlib.Path:
-    """The shared library: $SGX_LIB, the copy bundled in the package, or a
+    """The shared library: $SGX_LIB, the copy bundled in the package (the
+    x86-64-v3 build where the wheel has one and the CPU runs it), or a
     development build in the repository (.build/release)."""
     if os.environ.get("SGX_LIB"):
         return pathlib.Path(os.environ["SGX_LIB"])
+    v3 = _HERE / _V3_LIB_NAME
+    if v3.exists() and _cpu_has_v3():
+        return v3
     bundled = _HERE / _LIB_NAME
     if bundled.exists():
         return bundled
