@@ -108,12 +108,12 @@ def test_ours_where_we_have_none():
 
 def test_default_without_the_paper_package_says_how_to_get_it(no_paper_package):
     with pytest.raises(ck.PaperCheckpointsNotInstalled) as info:
-        sgs.make("Synthetic-Pendulum-v1")
+        sgs.make("Synthetic-MountainCarContinuous-v0")
     message = str(info.value)
-    assert "Synthetic-Pendulum-v1" in message
+    assert "Synthetic-MountainCarContinuous-v0" in message
     assert "pip install synthetic-gymnax --no-deps" in message
     assert 'checkpoint="ours"' in message
-    assert defaults.reason("Pendulum-v1") in message  # why the default is the paper's
+    assert defaults.reason("MountainCarContinuous-v0") in message  # why the default is the paper's
     # An id of which we have none does not send the user to checkpoint="ours".
     with pytest.raises(ck.PaperCheckpointsNotInstalled) as info:
         sgs.make("Synthetic-hopper")
@@ -124,8 +124,8 @@ def test_default_without_the_paper_package_says_how_to_get_it(no_paper_package):
     with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-CartPole-v1.*pip install synthetic-gymnax"):
         sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
     # VecEnv resolves its default the same way.
-    with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-Pendulum-v1"):
-        sgs.VecEnv("Synthetic-Pendulum-v1", num_envs=2)
+    with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-MountainCarContinuous-v0"):
+        sgs.VecEnv("Synthetic-MountainCarContinuous-v0", num_envs=2)
 
 
 def test_evaluate_cli_default_is_our_meta_training(capsys):
@@ -190,11 +190,18 @@ def test_main_job_overrides(fake_toolchain, tmp_path):
 
 
 @needs_paper
-def test_main_job_default_is_the_papers_for_pendulum(fake_toolchain):
+def test_main_job_default_is_the_papers_for_mountaincarcontinuous(fake_toolchain):
+    r = fake_toolchain("MountainCarContinuous-v0", "td3")
+    assert r.returncode == 0, r.stderr
+    assert "default for Synthetic-MountainCarContinuous-v0: paper" in r.stdout
+    assert f"--checkpoint {ck.paper_checkpoint('MountainCarContinuous-v0')} " in r.stdout
+
+
+def test_main_job_default_is_ours_for_pendulum(fake_toolchain):
     r = fake_toolchain("Pendulum-v1", "td3")
     assert r.returncode == 0, r.stderr
-    assert "default for Synthetic-Pendulum-v1: paper" in r.stdout
-    assert f"--checkpoint {ck.paper_checkpoint('Pendulum-v1')} " in r.stdout
+    assert "default for Synthetic-Pendulum-v1: ours" in r.stdout
+    assert "--checkpoint Checkpoints/Pendulum-v1/checkpoint.safetensors " in r.stdout
 
 
 def test_readme_table_says_what_defaults_py_says():
