@@ -23,7 +23,6 @@ Both run their inner-loop trainings on the library's threads
 from __future__ import annotations
 
 import csv
-import ctypes
 import math
 import os
 import pathlib
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _native, distributed
+from ._paths import own_checkpoint, real_id as _real_id, resolve_checkpoint
 
 __all__ = ["MetaProgress", "metalearn", "evaluate_transfer", "read_log", "plot_learning_curve",
            "config_algorithms", "own_checkpoint"]
@@ -136,12 +136,7 @@ def _count(value, what: str, zero_means: str) -> int:
 def config_algorithms(config) -> list[str]:
     """The inner-loop algorithms of a meta-training config (its
     inner_loop_algorithm), after checking the whole config."""
-    L = _native.lib()
-    count = _native._i32()
-    buffer = ctypes.create_string_buffer(256)
-    _native.check(L.sgx_meta_config_algorithms(_path(config, "config"), ctypes.cast(buffer, _native._vp),
-                                               len(buffer), ctypes.byref(count)))
-    return buffer.value.decode().split(",") if count.value else []
+    return _native.config_algorithms(_path(config, "config"))
 
 
 def read_log(out) -> list[dict]:
@@ -181,7 +176,7 @@ def _backend(backend, address, workers):
 
 def _task_failure(executor, status: int, what: str) -> Exception:
     """The exception for a run whose executor gave up (a task failed everywhere)."""
-    message = _native.lib().sgx_last_error().decode() if status not in (_native.SGX_OK, _native.SGX_STOPPED) else ""
+    message = _native.last_error() if status not in (_native.SGX_OK, _native.SGX_STOPPED) else ""
     return distributed.TaskFailedError(f"{message or executor.failure}{what}")
 
 
@@ -215,17 +210,14 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     n = _count(generations, "generations", "the config's num_generations")
     w = _count(workers, "workers", "all cores")
     ray = _backend(backend, address, workers)
-    completed = _native._i32()
     executor = None
     if ray is None:
         with _Callback(progress, finish_generation=True) as callback:
-            status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None,
-                                                 ctypes.byref(completed))
+            status, completed = _native.metalearn(config_b, out_b, n, w, callback.c_function)
     else:
         config_algorithms(config)  # a config error before Ray starts
         with ray.running() as executor, _Callback(progress, finish_generation=True) as callback:
-            status = _native.lib().sgx_metalearn_with_executor(config_b, out_b, n, callback.c_function, None,
-                                                               executor.c_function, None, ctypes.byref(completed))
+            status, completed = _native.metalearn(config_b, out_b, n, 0, callback.c_function, executor.c_function)
     if callback.error is not None:
         raise callback.error
     if executor is not None and executor.error is not None:
@@ -236,46 +228,10 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
                                               "(the same command resumes)")
     if status == _native.SGX_STOPPED:
         if callback.interrupts or (executor is not None and executor.interrupted):
-            raise KeyboardInterrupt(f"meta-training stopped with {completed.value} generations complete in {out}")
+            raise KeyboardInterrupt(f"meta-training stopped with {completed} generations complete in {out}")
     else:
         _native.check(status)
     return read_log(out)
-
-
-def _resolve_checkpoint(checkpoint, env_id: str | None) -> str:
-    if checkpoint == "paper":
-        if env_id is None:
-            raise ValueError('checkpoint="paper" needs env (e.g. "Synthetic-CartPole-v1")')
-        from .checkpoints import paper_checkpoint
-
-        return paper_checkpoint(_real_id(env_id))
-    return os.fspath(checkpoint)
-
-
-def _real_id(env_id: str) -> str:
-    return env_id[len("Synthetic-"):] if env_id.startswith("Synthetic-") else env_id
-
-
-def _checkpoints_roots() -> list[pathlib.Path]:
-    """Where this project's own meta-learned environments may be: the
-    package's copy, then the repository's Checkpoints/ (a checkout)."""
-    here = pathlib.Path(__file__).resolve().parent
-    return [here / "Checkpoints", here.parent.parent / "Checkpoints"]
-
-
-def own_checkpoint(env_id: str) -> tuple[str | None, str | None]:
-    """This project's checkpoint of a synthetic environment and the config it
-    was meta-learned with: Checkpoints/<real id>/checkpoint.safetensors and
-    config.yaml, each None when absent."""
-    real = _real_id(env_id)
-    checkpoint = config = None
-    for root in _checkpoints_roots():
-        folder = root / real
-        if checkpoint is None and (folder / "checkpoint.safetensors").is_file():
-            checkpoint = str(folder / "checkpoint.safetensors")
-        if config is None and (folder / "config.yaml").is_file():
-            config = str(folder / "config.yaml")
-    return checkpoint, config
 
 
 def _finite(x) -> float | None:
@@ -291,7 +247,8 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     on the real one for `episodes` episodes (default: the config's
     num_eval_envs) with deterministic actions.
 
-    checkpoint: a checkpoint path, or "paper" (then `env` names it).
+    checkpoint: a checkpoint path, or "ours" or "paper" (then `env` names
+        it; _paths.resolve_checkpoint).
     algorithms: names (a list or "ppo,sac"); None for the config's.
     Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns"}, ...}
     (returns: one per run, NaN for a failed run; the statistics over the
@@ -299,7 +256,9 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     raises KeyboardInterrupt. backend and address as for `metalearn`: the
     same returns on Ray.
     """
-    path = _resolve_checkpoint(checkpoint, env)
+    if checkpoint is None:
+        raise TypeError('checkpoint must be a path, "ours" or "paper", got None')
+    path = resolve_checkpoint(env, checkpoint)
     if env is not None:
         from .checkpoints import read_safetensors
 
@@ -327,15 +286,13 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     executor = None
     if ray is None:
         with _Callback(progress, finish_generation=False) as callback:
-            status = _native.lib().sgx_evaluate_transfer(
-                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed), w,
-                callback.c_function, None, returns, returns.size, iqm.ctypes.data_as(_native._vp), iqm.size)
+            status = _native.evaluate_transfer(_path(path, "checkpoint"), _path(config, "config"), algorithms_b,
+                                               int(runs), e, int(seed), w, callback.c_function, returns, iqm)
     else:
         with ray.running() as executor, _Callback(progress, finish_generation=False) as callback:
-            status = _native.lib().sgx_evaluate_transfer_with_executor(
-                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed),
-                callback.c_function, None, executor.c_function, None, returns, returns.size,
-                iqm.ctypes.data_as(_native._vp), iqm.size)
+            status = _native.evaluate_transfer(_path(path, "checkpoint"), _path(config, "config"), algorithms_b,
+                                               int(runs), e, int(seed), 0, callback.c_function, returns, iqm,
+                                               executor.c_function)
     if callback.error is not None:
         raise callback.error
     if executor is not None and executor.error is not None:
