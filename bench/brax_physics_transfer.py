@@ -73,7 +73,7 @@ def main():
         # The recorded values are already in train()'s flat form ("agent_kwargs.activation": "tanh").
         hyperparameters = {k: v for k, v in recorded["hyperparameters"][i].items() if k != "env"}
         policy = sgs.train(args.algo, env, seed=seed, env_params=params, **hyperparameters)
-        ours = float(np.mean(sgs.evaluate(policy, args.task, num_episodes=args.episodes, seed=0)))
+        ours = float(np.mean(sgs.evaluate(policy, args.task, episodes=args.episodes, seed=0)))
         others = [brax_return(policy, args.task, b, args.episodes) for b in backends]
         print(f"{seed:>4} {ours:>14.1f} " + " ".join(f"{r:>18.1f}" for r in others), flush=True)
 

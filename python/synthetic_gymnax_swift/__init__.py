@@ -6,7 +6,7 @@ synthetic (Liesen et al. 2024), computed by a native Swift library.
     obs, state = env.reset(key, params)
     obs, state, reward, done, info = env.step(key, state, action, params)
     policy = sgs.train("ppo", env, seed=0)            # PPO, DQN, SAC, DDPG, TD3, natively
-    returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50)
+    returns = sgs.evaluate(policy, "CartPole-v1", episodes=50)
     rows = sgs.metalearn("cartpole.yaml", "runs/cartpole")    # meta-training (resumes), log rows
     table = sgs.evaluate_transfer(checkpoint, "cartpole.yaml", algorithms="ppo,dqn", runs=20)
 

@@ -4,7 +4,7 @@
     env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
     policy = sgs.train("ppo", env, seed=0, num_envs=5, learning_rate=0.005,
                        agent_kwargs={"activation": "tanh"})
-    returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50, seed=0)
+    returns = sgs.evaluate(policy, "CartPole-v1", episodes=50, seed=0)
     action = policy.act(obs)
 
 Algorithms: "ppo", "dqn", "sac", "ddpg", "td3" (rejax's; PPO as rejax 0.1.3,
@@ -18,6 +18,7 @@ become "agent_kwargs.activation", `env` is accepted and ignored.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -141,19 +142,23 @@ def train(algorithm: str, env, /, seed: int = 0, env_params=None, **hyperparamet
     return Policy(native_policy, stats)
 
 
-def evaluate(policy: Policy, env, num_episodes: int = 50, seed: int = 0, deterministic: bool = True,
-             max_steps: int | None = None, env_params=None, return_lengths: bool = False):
+def evaluate(policy: Policy, env, episodes: int = 50, seed: int = 0, deterministic: bool = True,
+             max_steps: int | None = None, env_params=None, return_lengths: bool = False, *, num_episodes=None):
     """Returns (float32, one per episode) of `policy` on `env` (an id or an
     environment from `make`), as rejax evaluates: keys split(PRNGKey(seed),
-    num_episodes), episodes of at most `max_steps` steps (default: the
-    environment's limit). With return_lengths, (returns, lengths)."""
+    episodes), episodes of at most `max_steps` steps (default: the
+    environment's limit). With return_lengths, (returns, lengths).
+    `num_episodes` is the former name of `episodes` (deprecated)."""
+    if num_episodes is not None:
+        warnings.warn("evaluate(num_episodes=...) is deprecated: use episodes=... (the library's and "
+                      "evaluate_transfer's name)", DeprecationWarning, stacklevel=2)
+        episodes = num_episodes
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a synthetic_gymnax_swift.Policy, got {type(policy).__name__}")
-    if not isinstance(num_episodes, numbers.Integral) or not 1 <= num_episodes <= 2**31 - 1:
-        raise ValueError(f"num_episodes must be a positive integer (an int32), got {num_episodes!r}")
+    if not isinstance(episodes, numbers.Integral) or not 1 <= episodes <= 2**31 - 1:
+        raise ValueError(f"episodes must be a positive integer (an int32), got {episodes!r}")
     if max_steps is not None and (not isinstance(max_steps, numbers.Integral) or not 1 <= max_steps <= 2**31 - 1):
         raise ValueError(f"max_steps must be a positive integer (an int32) or None, got {max_steps!r}")
     native = _native_env(env, env_params)
-    returns, lengths = policy._native.evaluate(native, int(num_episodes), int(seed), deterministic,
-                                               int(max_steps or 0))
+    returns, lengths = policy._native.evaluate(native, int(episodes), int(seed), deterministic, int(max_steps or 0))
     return (returns, lengths) if return_lengths else returns

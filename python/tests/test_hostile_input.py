@@ -377,7 +377,7 @@ def test_counts_beyond_int32_are_not_wrapped_by_ctypes():
     expect_error("sgs.VecEnv('CartPole-v1', 2**32 + 4)", "ValueError", "4294967300")
     expect_error("""
 p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
-agents.evaluate(p, 'CartPole-v1', num_episodes=2**32 + 1)
+agents.evaluate(p, 'CartPole-v1', episodes=2**32 + 1)
 """, "ValueError", "4294967297")
 
 
@@ -416,7 +416,7 @@ def test_diverged_training_is_an_error():
 def test_evaluation_episodes_beyond_bound():
     expect_error("""
 p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
-agents.evaluate(p, 'CartPole-v1', num_episodes=2**21)
+agents.evaluate(p, 'CartPole-v1', episodes=2**21)
 """, "ValueError", "1048576")
 
 
