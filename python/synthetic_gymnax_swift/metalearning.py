@@ -73,8 +73,9 @@ class _Callback:
     stop, and keeps any exception `progress` raises to re-raise it after
     the native call (an exception cannot cross the C frames)."""
 
-    def __init__(self, progress, finish_generation: bool):
+    def __init__(self, progress, finish_generation: bool, stop_at_once: bool = False):
         self.progress = progress
+        self.stop_at_once = stop_at_once
         self.finish_generation = finish_generation
         self.interrupts = 0
         self.error = None
@@ -82,6 +83,8 @@ class _Callback:
         self.c_function = _native.PROGRESS_FN(self._call)
 
     def _call(self, pointer, _user):
+        if self.stop_at_once:
+            return 1
         try:
             c = pointer.contents
             p = MetaProgress(c.generation, c.generations, _PHASES.get(c.phase, str(c.phase)), c.runs_done,
@@ -187,6 +190,9 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     found there, until `generations` are complete (default: the config's
     num_generations) on `workers` threads (default: all cores). Returns the
     rows of log.csv (one dict per generation, upstream's column names).
+    generations=0 only sets the run up: the warm start of a config with an
+    `init` block is made and saved (warm_start.safetensors, warm_start.json,
+    state.json), no generation is run.
 
     backend="ray" runs the inner-loop trainings on Ray instead (workers:
     actors of one CPU, default one per CPU of the cluster): a local
@@ -207,11 +213,19 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     ValueError (a directory holding another config's run, bad arguments).
     """
     config_b, out_b = _path(config, "config"), _path(out, "out")
-    n = _count(generations, "generations", "the config's num_generations")
+    setup_only = isinstance(generations, (int, np.integer)) and not isinstance(generations, bool) and generations == 0
+    n = 0 if setup_only else _count(generations, "generations", "the config's num_generations (0: set the run up)")
     w = _count(workers, "workers", "all cores")
     ray = _backend(backend, address, workers)
     executor = None
-    if ray is None:
+    if setup_only:
+        # The library sets the run up (the warm start included) before its
+        # first generation, and reports progress within the first quarter
+        # second of it: stopping there drops that generation, nothing of it
+        # is saved. No executor is needed for that.
+        with _Callback(None, finish_generation=True, stop_at_once=True) as callback:
+            status, completed = _native.metalearn(config_b, out_b, 0, 1, callback.c_function)
+    elif ray is None:
         with _Callback(progress, finish_generation=True) as callback:
             status, completed = _native.metalearn(config_b, out_b, n, w, callback.c_function)
     else:
