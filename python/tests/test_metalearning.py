@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import synthetic_gymnax_swift as sgs
+from meta_configs import ppo_inner_config
 from synthetic_gymnax_swift import metalearning
 
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,15 +28,7 @@ env_name: CartPole-v1
 seed_id: 1
 inner_loop_algorithm: [ppo, dqn]
 inner_config:
-  ppo:
-    agent_kwargs: {activation: tanh}
-    num_envs: 5
-    num_steps: 50
-    num_epochs: 2
-    num_minibatches: 5
-    total_timesteps: 500
-    learning_rate: [0.01, 0.005]
-    gamma: [0.99, 0.95]
+""" + ppo_inner_config(500) + """\
   dqn:
     agent: DuelingQNetwork
     agent_kwargs: {activation: tanh}
