@@ -718,3 +718,10 @@ def evaluate_transfer(checkpoint: bytes, config: bytes, algorithms: bytes | None
     return lib().sgx_evaluate_transfer_with_executor(checkpoint, config, algorithms, runs, episodes, seed, progress,
                                                      None, executor, None, returns, returns.size,
                                                      iqm.ctypes.data_as(_vp), iqm.size)
+
+
+def check_registered(env_id: str) -> None:
+    """Raises UnknownEnvironmentError, listing the registered ids, for an id that is not one."""
+    ids = registered_ids()
+    if env_id not in ids:
+        raise UnknownEnvironmentError(f"unknown environment id {env_id!r}; registered: {', '.join(ids)}")

@@ -75,6 +75,7 @@ def _native_env(env, env_params=None) -> _native.NativeEnv:
         return env._for(env_params)
     if isinstance(env, str):
         if env.startswith("Synthetic-"):  # make(env)'s default checkpoint
+            _native.check_registered(env)
             return _native.NativeEnv(checkpoint=resolve_checkpoint(env))
         return _native.NativeEnv(env)
     raise TypeError(f"env must be an environment id or an environment from synthetic_gymnax_swift.make, "

@@ -95,10 +95,7 @@ def _flat_params(params: dict) -> dict:
 def _known(env_id: str) -> None:
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string, got {type(env_id).__name__}")
-    registered_envs = _native.registered_ids()
-    if env_id not in registered_envs:
-        raise _native.UnknownEnvironmentError(
-            f"unknown environment id {env_id!r}; registered: {', '.join(registered_envs)}")
+    _native.check_registered(env_id)
 
 
 def _checkpoint_path(env_id: str, checkpoint) -> str | None:

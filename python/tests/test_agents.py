@@ -92,6 +92,8 @@ def test_errors_name_the_problem():
         sgs.train("ppo", 42)
     with pytest.raises(sgs.UnknownEnvironmentError, match="Nope-v0"):
         sgs.train("ppo", "Nope-v0")
+    with pytest.raises(sgs.UnknownEnvironmentError, match="Synthetic-Nope-v0"):
+        sgs.train("ppo", "Synthetic-Nope-v0")
     policy = sgs.train("dqn", "CartPole-v1", **SHORT)
     with pytest.raises(ValueError, match="does not fit Acrobot-v1"):
         sgs.evaluate(policy, "Acrobot-v1")
