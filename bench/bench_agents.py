@@ -64,7 +64,7 @@ def native_run(algorithm, seed):
     env, params = sgs.make("Synthetic-" + env_id, checkpoint="paper")
     t = time.perf_counter()
     policy = sgs.train(algorithm, env, seed=seed, env_params=params, total_timesteps=STEPS, **hp)
-    returns = sgs.evaluate(policy, env_id, num_episodes=EPISODES, seed=seed)
+    returns = sgs.evaluate(policy, env_id, episodes=EPISODES, seed=seed)
     return time.perf_counter() - t, policy.stats, float(returns.mean())
 
 
@@ -131,7 +131,7 @@ env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
 policy = sgs.train("ppo", env, seed=0, env_params=params, total_timesteps=10000, num_envs=5, num_steps=100,
                    num_epochs=10, num_minibatches=10, max_grad_norm=10, learning_rate=0.005, clip_eps=0.2,
                    ent_coef=0.0, gae_lambda=0.95, gamma=0.99, vf_coef=0.5, agent_kwargs={"activation": "tanh"})
-r = sgs.evaluate(policy, "CartPole-v1", num_episodes=50)
+r = sgs.evaluate(policy, "CartPole-v1", episodes=50)
 print(time.perf_counter() - t, r.mean())
 """
 

@@ -4,7 +4,8 @@ one policy, three physics.
 
 A policy is trained with our agents for 10k steps on the paper's
 Synthetic-<task>, with the hyperparameters of the best runs of an earlier
-`sgx evaluate --json` (the paper's protocol), and then evaluated
+run of the paper's protocol whose JSON records them ("hyperparameters",
+one dict per run), and then evaluated
 
 * on our task (MuJoCo 2.2.2, our model),
 * on Brax's task with its default `generalized` backend (the physics the
@@ -15,7 +16,11 @@ If the policy scores well only under `generalized`, the gap is the physics
 engine, not our model or our agents. Needs brax (a separate venv is fine):
 
     python3 -m venv /tmp/braxenv && /tmp/braxenv/bin/pip install brax numpy
-    sgx evaluate --checkpoint PAPER/halfcheetah.safetensors --config halfcheetah.yaml --runs 20 --json hc.json
+    # hc.json: a protocol run with each run's hyperparameters. The former
+    # `sgx evaluate --checkpoint PAPER/halfcheetah.safetensors --config halfcheetah.yaml --runs 20 --json hc.json`
+    # wrote them; `python -m synthetic_gymnax_swift evaluate --json` (the one
+    # front end since issue 22) writes the same returns but not the sampled
+    # hyperparameters, which the C ABI does not report yet.
     SGX_LIB=.build/release/libsynthetic_gymnax.so /tmp/braxenv/bin/python bench/brax_physics_transfer.py \\
         --task halfcheetah --algo sac --checkpoint PAPER/halfcheetah.safetensors --protocol hc.json
 """
@@ -57,14 +62,18 @@ def main():
     ap.add_argument("--task", default="halfcheetah")
     ap.add_argument("--algo", default="sac")
     ap.add_argument("--checkpoint", required=True, help="the paper's Synthetic-<task>, converted")
-    ap.add_argument("--protocol", required=True, help="sgx evaluate --json output for this task")
+    ap.add_argument("--protocol", required=True, help="a protocol run's JSON with each run's hyperparameters")
     ap.add_argument("--runs", type=int, default=3, help="how many of the best protocol runs to repeat")
     ap.add_argument("--episodes", type=int, default=2)
     ap.add_argument("--backends", default="generalized,mjx")
     args = ap.parse_args()
 
     recorded = json.load(open(args.protocol))[args.algo]
-    best = sorted(range(len(recorded["returns"])), key=lambda i: -recorded["returns"][i])[:args.runs]
+    if "hyperparameters" not in recorded:
+        sys.exit(f"{args.protocol} has no hyperparameters for {args.algo}: this bench needs each run's sampled "
+                 "hyperparameters (module docstring)")
+    returns = [float("nan") if r is None else r for r in recorded["returns"]]  # null: a failed run
+    best = sorted((i for i in range(len(returns)) if returns[i] == returns[i]), key=lambda i: -returns[i])[:args.runs]
     env, params = sgs.make("Synthetic-" + args.task, checkpoint=args.checkpoint)
     backends = args.backends.split(",")
     print(f"{args.task}, {args.algo}: mean return over {args.episodes} episodes")
@@ -73,7 +82,7 @@ def main():
         # The recorded values are already in train()'s flat form ("agent_kwargs.activation": "tanh").
         hyperparameters = {k: v for k, v in recorded["hyperparameters"][i].items() if k != "env"}
         policy = sgs.train(args.algo, env, seed=seed, env_params=params, **hyperparameters)
-        ours = float(np.mean(sgs.evaluate(policy, args.task, num_episodes=args.episodes, seed=0)))
+        ours = float(np.mean(sgs.evaluate(policy, args.task, episodes=args.episodes, seed=0)))
         others = [brax_return(policy, args.task, b, args.episodes) for b in backends]
         print(f"{seed:>4} {ours:>14.1f} " + " ".join(f"{r:>18.1f}" for r in others), flush=True)
 

@@ -126,7 +126,7 @@ row also trains OUR agent with the same setting, the same number of seeds
 `sgs.train(algo, env, seed=s, env_params=params, **config)` where config is
 the upstream inner config as it is (`tau`, `gradient_steps`, nested
 agent_kwargs; `env` and `eval_freq` dropped), and evaluates it greedily with
-`sgs.evaluate(policy, "<env>", num_episodes=--episodes, seed=--eval-seed)`
+`sgs.evaluate(policy, "<env>", episodes=--episodes, seed=--eval-seed)`
 on our native real environment. rejax's policies are then evaluated on the
 SAME episodes: every seed from PRNGKey(--eval-seed) (default 0), whose
 initial states on gymnax's env equal ours (checked for CartPole-v1 and
@@ -528,7 +528,7 @@ def ours_config(config: dict) -> dict:
 def run_ours(algo_name, config, env, params, real_id, seeds, episodes, seed, eval_seed=0):
     """Our agent, `seeds` trainings (seeds seed..seed+seeds-1) one after the
     other, each evaluated greedily on our real environment `real_id` with
-    sgs.evaluate(policy, real_id, num_episodes=episodes, seed=eval_seed)."""
+    sgs.evaluate(policy, real_id, episodes=episodes, seed=eval_seed)."""
     import numpy as np
 
     import synthetic_gymnax_swift as sgs
@@ -541,7 +541,7 @@ def run_ours(algo_name, config, env, params, real_id, seeds, episodes, seed, eva
         else:
             policy = sgs.train(algo_name, env, seed=seed + i, env_params=params, **copy.deepcopy(config))
         t1 = time.perf_counter()
-        returns.append(np.asarray(sgs.evaluate(policy, real_id, num_episodes=episodes, seed=eval_seed)))
+        returns.append(np.asarray(sgs.evaluate(policy, real_id, episodes=episodes, seed=eval_seed)))
         t_train += t1 - t0
         t_eval += time.perf_counter() - t1
     return np.stack(returns), t_train, t_eval

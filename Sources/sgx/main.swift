@@ -11,23 +11,19 @@ import SyntheticGymnax
 //       Trains an agent on an environment (a synthetic one needs --checkpoint),
 //       evaluates it on the real one with deterministic actions and reports
 //       the returns and the wall times.
-//   sgx metalearn --config FILE --out DIR [--generations N] [--workers N]
-//       Meta-learns a synthetic environment (upstream config schema), one
-//       line per generation; resumes a run found in DIR.
-//   sgx evaluate --checkpoint FILE --config FILE [--algos a,b] [--runs 20] ...
-//       The paper's protocol: runs per algorithm with hyperparameters sampled
-//       from the config, trained on the checkpoint, IQM on the real env.
 //   sgx list
 //       Prints the registered environment ids.
+//
+// Meta-training and the paper's evaluation have one front end, the Python
+// package's (`python -m synthetic_gymnax_swift metalearn|evaluate`: progress
+// bar, Ray backend, JSON); sgx says so when asked for them.
 
 let usage = """
     usage: sgx rollout [--env ID] [--envs N] [--steps T] [--seed S]
            sgx train --algo ppo|dqn|sac|ddpg|td3 --env ID [--checkpoint PATH] [--eval-env ID] [--seed S]
                      [--steps T] [--episodes E] [--hparams name=value,...] [--save PATH]
-           sgx metalearn --config FILE --out DIR [--generations N] [--workers N]
-           sgx evaluate --checkpoint FILE --config FILE [--env ID] [--algos a,b] [--runs 20]
-                        [--episodes E] [--seed S] [--workers N] [--json FILE]
            sgx list
+    meta-training and the paper's evaluation: python -m synthetic_gymnax_swift metalearn|evaluate
     """
 
 func fail(_ message: String) -> Never {
@@ -197,93 +193,13 @@ func train(_ args: ArraySlice<String>) {
     print(String(format: "  return: mean %.2f, min %.2f, max %.2f", mean, returns.min()!, returns.max()!))
 }
 
-func metalearn(_ args: ArraySlice<String>) {
-    let opts = options(args, allowed: ["config", "out", "generations", "workers"])
-    guard let path = opts["config"], let out = opts["out"] else { fail("metalearn needs --config FILE and --out DIR\n\(usage)") }
-    let trainer: MetaTrainer
-    do {
-        let text = try MetaConfig.text(ofFile: path)
-        let config = try MetaConfig(yaml: text)
-        trainer = try MetaTrainer(config: config, configText: text, directory: out,
-                                  workers: integer(opts, "workers", default: availableCores, minimum: 1))
-    } catch { fail("\(error)") }
-    // --generations 0 sets the run up (with the config's warm start) and stops.
-    let total = integer(opts, "generations", default: trainer.config.metaConfig.numGenerations, minimum: 0)
-    if let w = trainer.warmStart {
-        print(String(format: "warm start (%@): expert %@ returns %.2f on the real task, initial-state error %.3f, "
-                     + "reward agrees with the expert on %.1f%% of states, %.1f s; %@/warm_start.safetensors",
-                     w.method, w.expert, w.expertReturn, w.initialStateError, 100 * w.rewardAgreement, w.seconds, out))
-    }
-    print("meta-training \(trainer.config.realEnvironmentID): \(trainer.parameters.count) parameters, "
-          + "\(trainer.config.strategyName.rawValue) popsize \(trainer.strategy.popsize), generations \(trainer.completedGenerations + 1)...\(total), "
-          + "\(trainer.workers) workers, into \(out)")
-    do {
-        try trainer.run(generations: total) { p in
-            if let r = p.record {
-                var line = String(format: "gen %4d  %6.1f s  best %8.2f  population %8.2f ± %6.2f", r.generation, r.seconds,
-                                  r.bestFitness, r.populationFitness, r.populationFitnessStd)
-                for (name, s) in r.algorithms.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.1f", name, s.finalReturn) }
-                if let m = r.meanFitness {
-                    line += String(format: "  | mean %8.2f", m)
-                    for (name, s) in (r.meanAlgorithms ?? [:]).sorted(by: { $0.key < $1.key }) {
-                        line += String(format: " %@ %.1f", name, s.finalReturn)
-                    }
-                }
-                print(line)
-                fflush(stdout)
-            }
-            return true
-        }
-    } catch { fail("\(error)") }
-}
-
-func evaluate(_ args: ArraySlice<String>) {
-    let opts = options(args, allowed: ["env", "checkpoint", "config", "algos", "runs", "episodes", "seed", "workers", "json"])
-    guard let path = opts["checkpoint"], let configPath = opts["config"] else {
-        fail("evaluate needs --checkpoint FILE and --config FILE (its inner_config lists)\n\(usage)")
-    }
-    do {
-        let config = try MetaConfig(contentsOfFile: configPath)
-        let synthetic = try AnyEnvironment(checkpoint: path)
-        let realID = opts["env"].map { $0.hasPrefix("Synthetic-") ? String($0.dropFirst(10)) : $0 } ?? config.realEnvironmentID
-        let real = try AnyEnvironment(id: realID)
-        let algorithms = try (opts["algos"]?.split(separator: ",").map(String.init) ?? config.innerLoopAlgorithms)
-            .map { try Algorithm(name: $0) }
-        var spaces: [Algorithm: HyperparameterSpace] = [:]
-        for a in algorithms { spaces[a] = config.innerConfig[a.rawValue] }
-        let runs = integer(opts, "runs", default: 20, minimum: 1)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let results = try TransferEvaluation.run(
-            synthetic: synthetic, real: real, algorithms: algorithms, spaces: spaces, runs: runs,
-            episodes: integer(opts, "episodes", default: config.evalConfig.numEvalEnvs, minimum: 1, maximum: Limits.environments),
-            seed: Int64(integer(opts, "seed", default: 0, minimum: 0, maximum: Int.max)),
-            workers: integer(opts, "workers", default: availableCores, minimum: 1))
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("\(synthetic.name) -> \(real.name): \(runs) runs per algorithm, \(String(format: "%.1f", seconds)) s")
-        for r in results {
-            print(String(format: "  %-5@ IQM %9.2f  mean %9.2f  min %9.2f  max %9.2f%@", r.algorithm.rawValue, r.iqm, r.mean,
-                         r.returns.min() ?? .nan, r.returns.max() ?? .nan,
-                         r.failures.isEmpty ? "" : "  (\(r.failures.count) failed: \(r.failures[0]))"))
-        }
-        if let json = opts["json"] {
-            var object: [String: Any] = [:]
-            for r in results {
-                object[r.algorithm.rawValue] = ["iqm": Double(r.iqm), "mean": Double(r.mean),
-                                                "returns": r.returns.map { $0.isFinite ? Double($0) : Double.nan },
-                                                "hyperparameters": r.hyperparameters]
-            }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: json))
-        }
-    } catch { fail("\(error)") }
-}
-
 var arguments = CommandLine.arguments.dropFirst()
 switch arguments.popFirst() {
 case "rollout": rollout(arguments)
 case "train": train(arguments)
-case "metalearn": metalearn(arguments)
-case "evaluate": evaluate(arguments)
+case let command? where command == "metalearn" || command == "evaluate":
+    fail("sgx has no \(command) command: use python -m synthetic_gymnax_swift metalearn|evaluate "
+         + "(the one front end of both; pip install ./python)\n\(usage)")
 case "list": AnyEnvironment.registeredIDs.forEach { print($0) }
 default: fail(usage)
 }

@@ -6,7 +6,7 @@ synthetic (Liesen et al. 2024), computed by a native Swift library.
     obs, state = env.reset(key, params)
     obs, state, reward, done, info = env.step(key, state, action, params)
     policy = sgs.train("ppo", env, seed=0)            # PPO, DQN, SAC, DDPG, TD3, natively
-    returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50)
+    returns = sgs.evaluate(policy, "CartPole-v1", episodes=50)
     rows = sgs.metalearn("cartpole.yaml", "runs/cartpole")    # meta-training (resumes), log rows
     table = sgs.evaluate_transfer(checkpoint, "cartpole.yaml", algorithms="ppo,dqn", runs=20)
 
@@ -22,6 +22,7 @@ import sys
 
 from . import _hooks, _native
 from ._native import CheckpointError, InvalidActionError, SyntheticGymnaxError, UnknownEnvironmentError
+from ._paths import resolve_checkpoint
 from .agents import Policy, evaluate, train
 from .environment import Environment
 from .metalearning import evaluate_transfer, metalearn
@@ -35,64 +36,12 @@ __all__ = [
 ]
 
 
-def _version():
-    try:
-        return _native.lib().sgx_version().decode()
-    except ImportError:
-        return "unknown"
-
-
 __version__ = "0.1.0"
 
 try:
     registered_envs: list[str] = _native.registered_ids()
 except ImportError:  # the library is missing: say so when it is used
     registered_envs = []
-
-
-def _resolve_checkpoint(env_id: str, checkpoint: str | None) -> str:
-    """The checkpoint file for a synthetic id. None: the default of defaults.py
-    ("ours" where our checkpoint meets the paper's table in every cell,
-    "paper" elsewhere); "ours": this project's Checkpoints/<id>/
-    checkpoint.safetensors (bundled with the package or in the checkout);
-    "paper": the paper's (from the synthetic-gymnax package), converted once
-    into a cache; anything else is a path, used as given. Raises
-    FileNotFoundError when we have no checkpoint of the id and
-    checkpoints.PaperCheckpointsNotInstalled when the paper's is needed
-    and synthetic-gymnax is not installed, both naming the id and the way out."""
-    from . import defaults
-
-    real = env_id[len("Synthetic-"):]
-    chosen = checkpoint
-    if checkpoint is None:
-        chosen = defaults.default_checkpoint(real)
-    if chosen == defaults.OURS:
-        from .metalearning import own_checkpoint
-
-        path = own_checkpoint(env_id)[0]
-        if path is None:
-            raise FileNotFoundError(
-                f"this project has no checkpoint of {env_id} yet (Checkpoints/{real}/): "
-                f"use make({env_id!r}, checkpoint='paper') for the paper's (pip install synthetic-gymnax --no-deps), "
-                "or pass the path of a checkpoint file")
-        return path
-    if chosen == defaults.PAPER:
-        from . import checkpoints
-
-        try:
-            return checkpoints.paper_checkpoint(real)
-        except checkpoints.PaperCheckpointsNotInstalled as error:
-            from .metalearning import own_checkpoint
-
-            why = (f"make({env_id!r}) defaults to the paper's checkpoint ({defaults.reason(real)})"
-                   if checkpoint is None else f"checkpoint='paper' asks for the paper's checkpoint of {env_id}")
-            ours = (f', or pass checkpoint="ours" for this project\'s Checkpoints/{real}/'
-                    if own_checkpoint(env_id)[0] is not None else
-                    f", or pass the path of a checkpoint file (this project has none of its own for {env_id})")
-            raise checkpoints.PaperCheckpointsNotInstalled(
-                f"{why}, which comes with the synthetic-gymnax package, and that is not installed: "
-                f"`pip install synthetic-gymnax --no-deps` installs it (no JAX needed){ours}") from error
-    return str(checkpoint)
 
 
 def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None = None, **params):
@@ -122,7 +71,7 @@ def make(env_id: str, checkpoint: str | None = None, gymnax_version: int | None 
     synthetic = env_id.startswith("Synthetic-")
     if checkpoint is not None and not synthetic:
         raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
-    path = _resolve_checkpoint(env_id, checkpoint) if synthetic else None
+    path = resolve_checkpoint(env_id, checkpoint) if synthetic else None
     env = Environment(env_id, checkpoint=path, gymnax_version=gymnax_version)
     if synthetic:
         _attach_eval_env(env, env_id[len("Synthetic-"):], gymnax_version)

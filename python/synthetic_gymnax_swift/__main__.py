@@ -2,15 +2,18 @@
 
     python -m synthetic_gymnax_swift metalearn --config FILE --out DIR [--generations N] [--workers N]
         [--backend local|ray] [--ray-address auto|HOST:PORT]
-    python -m synthetic_gymnax_swift evaluate --env Synthetic-CartPole-v1 [--checkpoint FILE|paper]
-        [--config FILE] [--algos ppo,sac,dqn] [--runs 20] [--episodes N] [--seed S] [--workers N] [--json FILE]
-        [--backend local|ray] [--ray-address auto|HOST:PORT]
+    python -m synthetic_gymnax_swift evaluate (--env Synthetic-CartPole-v1 | --checkpoint FILE)
+        [--checkpoint FILE|ours|paper] [--config FILE] [--algos ppo,sac,dqn] [--runs 20] [--episodes N]
+        [--seed S] [--workers N] [--json FILE] [--backend local|ray] [--ray-address auto|HOST:PORT]
 
+The one front end of these two commands (the `sgx` tool has none of them).
 `metalearn` meta-trains a synthetic environment (resuming the run in DIR)
 with a progress bar (tqdm when installed), one summary line per generation,
-and DIR/learning_curve.png at the end (with matplotlib). Ctrl-C stops after
-the generation in progress; the same command resumes. `evaluate` runs the
-paper's protocol on a checkpoint and prints a table of IQMs. With
+and DIR/learning_curve.png at the end (with matplotlib); `--generations 0`
+only sets the run up (the warm start of a config with an `init` block).
+Ctrl-C stops after the generation in progress; the same command resumes.
+`evaluate` runs the paper's protocol on a checkpoint and prints a table of
+IQMs (`--json FILE`: the results, NaN written as null). With
 `--backend ray` both run their inner-loop trainings on Ray (a local
 instance, or the cluster at --ray-address) with the same results.
 Errors print one line and exit with status 2; an interrupted run exits
@@ -26,7 +29,8 @@ import os
 import sys
 import time
 
-from . import metalearning
+from . import _native, defaults, metalearning
+from ._paths import own_checkpoint, real_id, resolve_checkpoint
 
 
 class _TextBar:
@@ -126,6 +130,19 @@ def _summary(row: dict) -> str:
     return line
 
 
+def _warm_start_line(out) -> str | None:
+    """What the run's warm start did (its warm_start.json), None without one."""
+    try:
+        with open(os.path.join(out, "warm_start.json")) as f:
+            w = json.load(f)
+        return (f"warm start ({w['method']}): expert {w['expert']} returns {w['expertReturn']:.2f} on the real task, "
+                f"initial-state error {w['initialStateError']:.3f}, reward agrees with the expert on "
+                f"{100 * w['rewardAgreement']:.1f}% of states, {w['seconds']:.1f} s; "
+                f"{os.path.join(out, 'warm_start.safetensors')}")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _metalearn(args) -> int:
     out = args.out
     bar = None
@@ -136,6 +153,9 @@ def _metalearn(args) -> int:
         if bar is None:
             if p.generation > 1:
                 print(f"resuming {out} after generation {p.generation - 1}", flush=True)
+            warm = _warm_start_line(out)
+            if warm:
+                print(warm, flush=True)
             bar = _bar(p.generations, p.generation - 1, desc="meta-training", unit="gen")
         if p.phase == "done":
             rows = metalearning.read_log(out)
@@ -161,6 +181,10 @@ def _metalearn(args) -> int:
     if interrupted:
         print(f"interrupted: {len(rows)} generations complete in {out}; run the same command to resume",
               file=sys.stderr)
+    elif bar is None and args.generations == 0:
+        warm = _warm_start_line(out)
+        print((warm + "\n" if warm else "") + f"{out}: set up, {len(rows)} generations complete "
+              "(--generations 0 runs none)")
     elif bar is None:
         print(f"{out}: {len(rows)} generations already complete; nothing to do (raise --generations to go on)")
     if rows:
@@ -174,16 +198,16 @@ def _metalearn(args) -> int:
 
 def _evaluate(args) -> int:
     env = args.env
+    if env is None:
+        if args.checkpoint in (None, defaults.OURS, defaults.PAPER):
+            raise _UsageError("evaluate needs --env ID (e.g. Synthetic-CartPole-v1), or --checkpoint FILE "
+                              "(its environment is read from the file)")
+        env = _checkpoint_env(args.checkpoint)
     if not env.startswith("Synthetic-"):
         env = "Synthetic-" + env
-    own_checkpoint, own_config = metalearning.own_checkpoint(env)
-    checkpoint = args.checkpoint
-    if checkpoint is None or checkpoint == "ours":  # evaluates our meta-training, whatever make's default
-        if own_checkpoint is None:
-            raise _UsageError(f"this project has no checkpoint of {env} yet (Checkpoints/{env[len('Synthetic-'):]}/"
-                              "checkpoint.safetensors); pass --checkpoint FILE, or --checkpoint paper for the paper's")
-        checkpoint = own_checkpoint
-    config = args.config or own_config
+    # Without --checkpoint: ours, whose meta-training this evaluates (whatever make's default).
+    checkpoint = resolve_checkpoint(env, args.checkpoint, default=defaults.OURS, option="--checkpoint {}")
+    config = args.config or own_checkpoint(env)[1]
     if config is None:
         raise _UsageError(f"no config for {env}: pass --config FILE (a meta-training config in the upstream schema "
                           "whose inner_config lists the hyperparameters to sample)")
@@ -208,7 +232,7 @@ def _evaluate(args) -> int:
         return 130
     bar.close()
     seconds = time.monotonic() - start
-    real = env[len("Synthetic-"):]
+    real = real_id(env)
     print(f"{env} -> {real}: {args.runs} runs per algorithm, {seconds:.1f} s  (checkpoint {checkpoint})")
     print(f"{'algorithm':<10} {'IQM':>9} {'mean':>9} {'min':>9} {'max':>9} {'failed runs':>12}")
     for name, r in results.items():
@@ -216,7 +240,7 @@ def _evaluate(args) -> int:
               f"{r['failed_runs']:>12d}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(metalearning.results_json(results), f, indent=2)
+            json.dump(metalearning.results_json(results), f, indent=2, allow_nan=False)
             f.write("\n")
         print(f"results: {args.json}")
     return 0
@@ -226,14 +250,31 @@ class _UsageError(Exception):
     pass
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _checkpoint_env(path) -> str:
+    """The synthetic id of a checkpoint file (its metadata's env_id)."""
+    from .checkpoints import read_safetensors
+
+    env_id = read_safetensors(path)[1].get("env_id")
+    if not env_id:
+        raise _UsageError(f"{path} names no environment (env_id): pass --env ID")
+    return "Synthetic-" + env_id
+
+
+def _integer(minimum: int, what: str):
+    """An argparse type: an integer >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+    return parse
+
+
+_positive = _integer(1, "a positive integer")
+_count = _integer(0, "an integer >= 0")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -243,12 +284,13 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("metalearn", help="meta-train a synthetic environment (resumes the run in --out)")
     m.add_argument("--config", required=True, help="meta-training config (YAML, the upstream schema)")
     m.add_argument("--out", required=True, help="output directory: state.json, log.csv, checkpoints, plot")
-    m.add_argument("--generations", type=_positive, help="generations to complete in total (default: the config's)")
+    m.add_argument("--generations", type=_count, help="generations to complete in total (default: the config's; "
+                                                     "0 only sets the run up: the warm start of an init block)")
     m.add_argument("--workers", type=_positive, help="threads (default: all cores); with --backend ray, "
                                                      "actors of one CPU (default: one per CPU of the cluster)")
     _backend_arguments(m)
     e = sub.add_parser("evaluate", help="the paper's transfer evaluation of a checkpoint (IQM table)")
-    e.add_argument("--env", required=True, help="e.g. Synthetic-CartPole-v1")
+    e.add_argument("--env", help="e.g. Synthetic-CartPole-v1 (default: the environment of --checkpoint FILE)")
     e.add_argument("--checkpoint", help="checkpoint file, 'ours' or 'paper' (default: ours, this project's "
                                         "Checkpoints/<env>/checkpoint.safetensors, whose meta-training this "
                                         "evaluates; unlike make(), whose default follows defaults.py)")
@@ -260,7 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--workers", type=_positive, help="threads (default: all cores); with --backend ray, "
                                                      "actors of one CPU (default: one per CPU of the cluster)")
-    e.add_argument("--json", help="write the results as JSON to this file")
+    e.add_argument("--json", help="write the results as JSON to this file (NaN as null)")
     _backend_arguments(e)
     return parser
 
@@ -282,7 +324,7 @@ def main(argv=None) -> int:
         if args.command == "metalearn":
             return _metalearn(args)
         return _evaluate(args)
-    except (_UsageError, OSError, ValueError, TypeError, ImportError, metalearning._native.SyntheticGymnaxError) as error:
+    except (_UsageError, OSError, ValueError, TypeError, ImportError, _native.SyntheticGymnaxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

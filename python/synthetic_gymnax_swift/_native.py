@@ -535,3 +535,193 @@ def prng_split(key, num: int) -> np.ndarray:
     out = np.zeros((num, 2), np.uint32)
     check(lib().sgx_prng_split(np.ascontiguousarray(key, np.uint32), num, out))
     return out
+
+
+def version() -> str:
+    """The library's version (`sgx_version`)."""
+    return lib().sgx_version().decode()
+
+
+def last_error() -> str:
+    """The message of the calling thread's last failed call (`sgx_last_error`)."""
+    return lib().sgx_last_error().decode()
+
+
+def xla_ffi_handlers() -> tuple[int, int] | None:
+    """The addresses of the XLA FFI handlers (`sgx_xla_ffi_env_reset`,
+    `sgx_xla_ffi_env_step`; _xla.py), None for a library built without them."""
+    L = lib()
+    try:
+        return (ctypes.cast(L.sgx_xla_ffi_env_reset, _vp).value, ctypes.cast(L.sgx_xla_ffi_env_step, _vp).value)
+    except AttributeError:
+        return None
+
+
+def handle_address(owner) -> int:
+    """The address of the native handle an object of this module owns
+    (`NativeEnv`), for the XLA FFI's attributes."""
+    return ctypes.cast(owner._handle, _vp).value
+
+
+# -- PRNG -----------------------------------------------------------------------------------
+
+
+def prng_randint(key: np.ndarray, count: int, low: int, high: int) -> np.ndarray:
+    """`jax.random.randint(key, (count,), low, high)` as int32 (`sgx_prng_randint`); key: uint32[2]."""
+    out = np.zeros(count, np.int32)
+    check(lib().sgx_prng_randint(np.ascontiguousarray(key, np.uint32).reshape(2), count, low, high, out))
+    return out
+
+
+def prng_uniform(key: np.ndarray, count: int, low: float, high: float) -> np.ndarray:
+    """`jax.random.uniform(key, (count,), minval=low, maxval=high)` as float32 (`sgx_prng_uniform`)."""
+    out = np.zeros(count, np.float32)
+    check(lib().sgx_prng_uniform(np.ascontiguousarray(key, np.uint32).reshape(2), count, low, high, out))
+    return out
+
+
+# -- vectorised environments ----------------------------------------------------------------
+
+
+class NativeVecEnv:
+    """One `sgx_vec_env`: `num_envs` copies of a `NativeEnv`, their states
+    and keys in the library (vector.py)."""
+
+    def __init__(self, env: NativeEnv, num_envs: int, seed: int):
+        handle = _vp()
+        check(lib().sgx_vec_env_create(env._handle, num_envs, seed, ctypes.byref(handle)))
+        self._env = env  # outlives the vector environment
+        self._handle = handle
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle and _lib is not None:
+            _lib.sgx_vec_env_free(handle)
+            self._handle = None
+
+    def reset(self, seed: int, obs: np.ndarray) -> None:
+        """Resets every environment from `seed`; writes obs (float32 [N, obs_size])."""
+        check(lib().sgx_vec_env_reset(self._handle, seed, obs))
+
+    def stepper(self, actions, obs, reward, terminated, truncated, final):
+        """A function of no arguments that steps every environment with the
+        actions in `actions` and writes the other (preallocated, contiguous)
+        buffers; `final` may be None. It returns the status (check it). The
+        addresses are bound once and passed as plain integers through a
+        function object with void* arguments: ndpointer argtypes cost
+        microseconds per argument and per call."""
+        name = "sgx_vec_env_step_discrete" if self._env.discrete else "sgx_vec_env_step_continuous"
+        address = ctypes.cast(getattr(lib(), name), _vp).value
+        function = ctypes.CFUNCTYPE(_i32, *[_vp] * 7)(address)
+        arguments = (self._handle.value, actions.ctypes.data, obs.ctypes.data, reward.ctypes.data,
+                     terminated.ctypes.data, truncated.ctypes.data, final.ctypes.data if final is not None else None)
+        return lambda: function(*arguments)
+
+
+# -- agents ---------------------------------------------------------------------------------
+
+
+class NativePolicy:
+    """One `sgx_policy`: a trained policy (agents.py)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        L = lib()
+        self.algorithm: str = L.sgx_policy_algorithm(handle).decode()
+        self.env_id: str = L.sgx_policy_env_id(handle).decode()
+        self.obs_size: int = L.sgx_policy_obs_size(handle)
+        self.discrete: bool = L.sgx_policy_action_kind(handle) == 0
+        self.num_actions: int = L.sgx_policy_num_actions(handle)
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle and _lib is not None:
+            _lib.sgx_policy_free(handle)
+            self._handle = None
+
+    @classmethod
+    def load(cls, path) -> "NativePolicy":
+        handle = _vp()
+        check(lib().sgx_policy_load(os.fsencode(path), ctypes.byref(handle)))
+        return cls(handle)
+
+    def save(self, path) -> None:
+        check(lib().sgx_policy_save(self._handle, os.fsencode(path)))
+
+    def act(self, obs: np.ndarray, deterministic: bool, key: np.ndarray | None) -> np.ndarray:
+        """Actions of obs (float32 [n, obs_size], contiguous); key: uint32[2] or None."""
+        n = obs.shape[0]
+        key_ptr = key.ctypes.data_as(_vp) if key is not None else None
+        if self.discrete:
+            out = np.empty(n, np.int32)
+            check(lib().sgx_policy_act_discrete(self._handle, n, obs, int(deterministic), key_ptr, out))
+        else:
+            out = np.empty((n, self.num_actions), np.float32)
+            check(lib().sgx_policy_act_continuous(self._handle, n, obs, int(deterministic), key_ptr, out))
+        return out
+
+    def evaluate(self, env: NativeEnv, episodes: int, seed: int, deterministic: bool, max_steps: int):
+        """(returns float32 [episodes], lengths int32 [episodes]) (`sgx_policy_evaluate`; max_steps 0: the env's limit)."""
+        returns = np.empty(episodes, np.float32)
+        lengths = np.empty(episodes, np.int32)
+        check(lib().sgx_policy_evaluate(self._handle, env._handle, episodes, seed, int(deterministic), max_steps,
+                                        returns, lengths.ctypes.data_as(_vp)))
+        return returns, lengths
+
+
+def train(algorithm: str, env: NativeEnv, hyperparameters: dict[str, str], seed: int) -> tuple[NativePolicy, dict]:
+    """`sgx_train`: the policy and what training measured (env_steps, updates, flops, seconds)."""
+    names = [k.encode() for k in hyperparameters]
+    values = [v.encode() for v in hyperparameters.values()]
+    c_names = (ctypes.c_char_p * max(1, len(names)))(*names)
+    c_values = (ctypes.c_char_p * max(1, len(values)))(*values)
+    handle = _vp()
+    stats = TrainStats()
+    check(lib().sgx_train(algorithm.encode(), env._handle, ctypes.cast(c_names, _vp), ctypes.cast(c_values, _vp),
+                          len(names), seed, ctypes.byref(handle), ctypes.byref(stats)))
+    return NativePolicy(handle), {"env_steps": stats.env_steps, "updates": stats.updates, "flops": stats.flops,
+                                  "seconds": stats.seconds}
+
+
+# -- meta-learning --------------------------------------------------------------------------
+
+
+def config_algorithms(config: bytes) -> list[str]:
+    """`sgx_meta_config_algorithms`: the config's inner-loop algorithms, after checking it."""
+    count = _i32()
+    buffer = ctypes.create_string_buffer(256)
+    check(lib().sgx_meta_config_algorithms(config, ctypes.cast(buffer, _vp), len(buffer), ctypes.byref(count)))
+    return buffer.value.decode().split(",") if count.value else []
+
+
+def metalearn(config: bytes, out: bytes, generations: int, workers: int, progress, executor=None) -> tuple[int, int]:
+    """`sgx_metalearn` (`sgx_metalearn_with_executor` with an EXECUTOR_FN;
+    then `workers` is unused). Returns (status, generations complete): the
+    caller tells SGX_STOPPED from a failure and `check`s the rest."""
+    completed = _i32()
+    if executor is None:
+        status = lib().sgx_metalearn(config, out, generations, workers, progress, None, ctypes.byref(completed))
+    else:
+        status = lib().sgx_metalearn_with_executor(config, out, generations, progress, None, executor, None,
+                                                   ctypes.byref(completed))
+    return status, completed.value
+
+
+def evaluate_transfer(checkpoint: bytes, config: bytes, algorithms: bytes | None, runs: int, episodes: int, seed: int,
+                      workers: int, progress, returns: np.ndarray, iqm: np.ndarray, executor=None) -> int:
+    """`sgx_evaluate_transfer` (`..._with_executor` with an EXECUTOR_FN;
+    then `workers` is unused) into `returns` and `iqm` (float32); returns
+    the status, as `metalearn`."""
+    if executor is None:
+        return lib().sgx_evaluate_transfer(checkpoint, config, algorithms, runs, episodes, seed, workers, progress,
+                                           None, returns, returns.size, iqm.ctypes.data_as(_vp), iqm.size)
+    return lib().sgx_evaluate_transfer_with_executor(checkpoint, config, algorithms, runs, episodes, seed, progress,
+                                                     None, executor, None, returns, returns.size,
+                                                     iqm.ctypes.data_as(_vp), iqm.size)
+
+
+def check_registered(env_id: str) -> None:
+    """Raises UnknownEnvironmentError, listing the registered ids, for an id that is not one."""
+    ids = registered_ids()
+    if env_id not in ids:
+        raise UnknownEnvironmentError(f"unknown environment id {env_id!r}; registered: {', '.join(ids)}")

@@ -58,12 +58,10 @@ def _register():
         return f"no JAX backend: {e}"
     if backend != "cpu":
         return f"the default JAX backend is {backend}; the FFI handlers are for XLA:CPU"
-    lib = _native.lib()
-    try:
-        reset = ctypes.cast(lib.sgx_xla_ffi_env_reset, ctypes.c_void_p).value
-        step = ctypes.cast(lib.sgx_xla_ffi_env_step, ctypes.c_void_p).value
-    except AttributeError:
+    handlers = _native.xla_ffi_handlers()
+    if handlers is None:
         return f"{_native.library_path()} has no XLA FFI handlers (an older build)"
+    reset, step = handlers
     try:
         ffi.register_ffi_target(RESET_TARGET, _capsule(reset), platform="cpu", api_version=1)
         ffi.register_ffi_target(STEP_TARGET, _capsule(step), platform="cpu", api_version=1)
@@ -90,7 +88,7 @@ def unavailable_reason() -> str | None:
 
 
 def _env_attr(native: _native.NativeEnv) -> np.uint64:
-    address = ctypes.cast(native._handle, ctypes.c_void_p).value
+    address = _native.handle_address(native)
     _pinned[address] = native
     return np.uint64(address)
 

@@ -4,7 +4,7 @@
     env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
     policy = sgs.train("ppo", env, seed=0, num_envs=5, learning_rate=0.005,
                        agent_kwargs={"activation": "tanh"})
-    returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=50, seed=0)
+    returns = sgs.evaluate(policy, "CartPole-v1", episodes=50, seed=0)
     action = policy.act(obs)
 
 Algorithms: "ppo", "dqn", "sac", "ddpg", "td3" (rejax's; PPO as rejax 0.1.3,
@@ -17,13 +17,15 @@ become "agent_kwargs.activation", `env` is accepted and ignored.
 
 from __future__ import annotations
 
-import ctypes
 import numbers
-import os
+import warnings
 
 import numpy as np
 
 from . import _native
+from ._keys import one_key
+from ._paths import resolve_checkpoint
+from .environment import Environment
 
 ALGORITHMS = ("ppo", "dqn", "sac", "ddpg", "td3")
 
@@ -67,18 +69,14 @@ def flatten_hyperparameters(values: dict, prefix: str = "") -> dict[str, str]:
 def _native_env(env, env_params=None) -> _native.NativeEnv:
     """The native environment behind an id, an `Environment` (with
     `env_params`, default its defaults) or a `NativeEnv`."""
-    from .environment import Environment
-
     if isinstance(env, _native.NativeEnv):
         return env
     if isinstance(env, Environment):
         return env._for(env_params)
     if isinstance(env, str):
-        if env.startswith("Synthetic-"):
-            from . import make
-
-            made, params = make(env)
-            return made._for(params)
+        if env.startswith("Synthetic-"):  # make(env)'s default checkpoint
+            _native.check_registered(env)
+            return _native.NativeEnv(checkpoint=resolve_checkpoint(env))
         return _native.NativeEnv(env)
     raise TypeError(f"env must be an environment id or an environment from synthetic_gymnax_swift.make, "
                     f"got {type(env).__name__}")
@@ -88,42 +86,31 @@ class Policy:
     """A trained policy (the acting network and how its outputs become
     actions). Immutable; save it with `save`, load it with `Policy.load`."""
 
-    def __init__(self, handle, stats: dict | None = None):
-        self._handle = handle
-        L = _native.lib()
-        self.algorithm: str = L.sgx_policy_algorithm(handle).decode()
-        self.env_id: str = L.sgx_policy_env_id(handle).decode()
-        self.obs_size: int = L.sgx_policy_obs_size(handle)
-        self.discrete: bool = L.sgx_policy_action_kind(handle) == 0
-        self.num_actions: int = L.sgx_policy_num_actions(handle)
+    def __init__(self, native: _native.NativePolicy, stats: dict | None = None):
+        self._native = native
+        self.algorithm: str = native.algorithm
+        self.env_id: str = native.env_id
+        self.obs_size: int = native.obs_size
+        self.discrete: bool = native.discrete
+        self.num_actions: int = native.num_actions
         #: What training measured: env_steps, updates, flops, seconds (None when loaded).
         self.stats = stats
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle and _native._lib is not None:
-            _native._lib.sgx_policy_free(handle)
-            self._handle = None
 
     def __repr__(self):
         return f"synthetic_gymnax_swift.Policy({self.algorithm!r}, trained on {self.env_id!r})"
 
     @classmethod
     def load(cls, path) -> "Policy":
-        handle = _native._vp()
-        _native.check(_native.lib().sgx_policy_load(os.fsencode(path), ctypes.byref(handle)))
-        return cls(handle)
+        return cls(_native.NativePolicy.load(path))
 
     def save(self, path) -> None:
-        _native.check(_native.lib().sgx_policy_save(self._handle, os.fsencode(path)))
+        self._native.save(path)
 
     def act(self, obs, key=None, deterministic: bool | None = None):
         """Actions for one observation (shape (obs_size,)) or a batch
         (shape (n, obs_size)). Deterministic (greedy, the mean) without a
         key; sampled with a key (`jax.random.PRNGKey` or numpy uint32[2]).
         Discrete actions are int32, continuous ones float32 inside the box."""
-        from .environment import key_words
-
         if deterministic is None:
             deterministic = key is None
         x = np.asarray(obs, np.float32)
@@ -139,17 +126,8 @@ class Policy:
         if not deterministic:
             if key is None:
                 raise ValueError("sampled actions (deterministic=False) need a key")
-            words = np.ascontiguousarray(np.asarray(key_words(key)), np.uint32)
-            if words.shape != (2,):
-                raise ValueError(f"key must be one key of shape (2,), got {words.shape}")
-        key_ptr = words.ctypes.data_as(_native._vp) if words is not None else None
-        L = _native.lib()
-        if self.discrete:
-            out = np.empty(n, np.int32)
-            _native.check(L.sgx_policy_act_discrete(self._handle, n, x, int(deterministic), key_ptr, out))
-        else:
-            out = np.empty((n, self.num_actions), np.float32)
-            _native.check(L.sgx_policy_act_continuous(self._handle, n, x, int(deterministic), key_ptr, out))
+            words = one_key(key)
+        out = self._native.act(x, deterministic, words)
         return out[0] if single else out
 
 
@@ -161,36 +139,27 @@ def train(algorithm: str, env, /, seed: int = 0, env_params=None, **hyperparamet
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a string, one of {', '.join(ALGORITHMS)}; got {type(algorithm).__name__}")
     native = _native_env(env, env_params)
-    flat = flatten_hyperparameters(hyperparameters)
-    names = [k.encode() for k in flat]
-    values = [v.encode() for v in flat.values()]
-    c_names = (ctypes.c_char_p * max(1, len(names)))(*names)
-    c_values = (ctypes.c_char_p * max(1, len(values)))(*values)
-    handle = _native._vp()
-    stats = _native.TrainStats()
-    _native.check(_native.lib().sgx_train(algorithm.encode(), native._handle, ctypes.cast(c_names, _native._vp),
-                                          ctypes.cast(c_values, _native._vp), len(names), int(seed),
-                                          ctypes.byref(handle), ctypes.byref(stats)))
-    return Policy(handle, {"env_steps": stats.env_steps, "updates": stats.updates, "flops": stats.flops,
-                           "seconds": stats.seconds})
+    native_policy, stats = _native.train(algorithm, native, flatten_hyperparameters(hyperparameters), int(seed))
+    return Policy(native_policy, stats)
 
 
-def evaluate(policy: Policy, env, num_episodes: int = 50, seed: int = 0, deterministic: bool = True,
-             max_steps: int | None = None, env_params=None, return_lengths: bool = False):
+def evaluate(policy: Policy, env, episodes: int = 50, seed: int = 0, deterministic: bool = True,
+             max_steps: int | None = None, env_params=None, return_lengths: bool = False, *, num_episodes=None):
     """Returns (float32, one per episode) of `policy` on `env` (an id or an
     environment from `make`), as rejax evaluates: keys split(PRNGKey(seed),
-    num_episodes), episodes of at most `max_steps` steps (default: the
-    environment's limit). With return_lengths, (returns, lengths)."""
+    episodes), episodes of at most `max_steps` steps (default: the
+    environment's limit). With return_lengths, (returns, lengths).
+    `num_episodes` is the former name of `episodes` (deprecated)."""
+    if num_episodes is not None:
+        warnings.warn("evaluate(num_episodes=...) is deprecated: use episodes=... (the library's and "
+                      "evaluate_transfer's name)", DeprecationWarning, stacklevel=2)
+        episodes = num_episodes
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a synthetic_gymnax_swift.Policy, got {type(policy).__name__}")
-    if not isinstance(num_episodes, numbers.Integral) or not 1 <= num_episodes <= 2**31 - 1:
-        raise ValueError(f"num_episodes must be a positive integer (an int32), got {num_episodes!r}")
+    if not isinstance(episodes, numbers.Integral) or not 1 <= episodes <= 2**31 - 1:
+        raise ValueError(f"episodes must be a positive integer (an int32), got {episodes!r}")
     if max_steps is not None and (not isinstance(max_steps, numbers.Integral) or not 1 <= max_steps <= 2**31 - 1):
         raise ValueError(f"max_steps must be a positive integer (an int32) or None, got {max_steps!r}")
     native = _native_env(env, env_params)
-    returns = np.empty(num_episodes, np.float32)
-    lengths = np.empty(num_episodes, np.int32)
-    _native.check(_native.lib().sgx_policy_evaluate(policy._handle, native._handle, int(num_episodes), int(seed),
-                                                    int(deterministic), int(max_steps or 0), returns,
-                                                    lengths.ctypes.data_as(_native._vp)))
+    returns, lengths = policy._native.evaluate(native, int(episodes), int(seed), deterministic, int(max_steps or 0))
     return (returns, lengths) if return_lengths else returns

@@ -47,6 +47,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+# The package's one CheckpointError (a SyntheticGymnaxError and a
+# ValueError): what the reader below raises is what the library's calls raise.
+from ._native import CheckpointError
+
 __all__ = [
     "CheckpointError",
     "PaperCheckpointsNotInstalled",
@@ -98,10 +102,6 @@ _ENV_SHAPES = {
 }
 
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's limit
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, corrupt, unsafe or does not fit."""
 
 
 class PaperCheckpointsNotInstalled(CheckpointError):

@@ -123,7 +123,7 @@ class TaskWorker:
         import ray
 
         return {"pid": os.getpid(), "host": socket.gethostname(), "node_id": ray.get_runtime_context().get_node_id(),
-                "library": str(self._native.library_path()), "version": self._native.lib().sgx_version().decode()}
+                "library": str(self._native.library_path()), "version": self._native.version()}
 
     def _runner(self, key: str, context: list):
         runner = self._runners.get(key)

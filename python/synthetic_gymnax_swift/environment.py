@@ -26,33 +26,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _hooks, _native, _xla, spaces
+from ._keys import is_jax_value as _is_jax_value, key_words
 
 _ARRAY_PARAM = re.compile(r"^(\w+)\[(\d+)\]$")
-
-
-def _is_jax_value(x) -> bool:
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.Array)
-
-
-def key_words(key):
-    """The uint32 words of a key: a `jax.random.PRNGKey`, a typed key
-    (`jax.random.key`), or a numpy uint32 array whose last axis is 2."""
-    if _is_jax_value(key):
-        jax = sys.modules["jax"]
-        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-            key = jax.random.key_data(key)
-        if key.shape[-1:] != (2,) or key.dtype != np.uint32:
-            raise ValueError(f"a PRNG key must be uint32 with last axis 2 (jax.random.PRNGKey), "
-                             f"got dtype {key.dtype} and shape {key.shape}")
-        return key
-    key = np.asarray(key)
-    if key.shape[-1:] != (2,) or not (np.issubdtype(key.dtype, np.integer)):
-        raise ValueError(f"a PRNG key must be uint32 with last axis 2 (jax.random.PRNGKey), "
-                         f"got dtype {key.dtype} and shape {key.shape}")
-    if np.any(key < 0) or np.any(key > 0xFFFFFFFF):
-        raise ValueError("a PRNG key's words must be in [0, 2**32)")
-    return key.astype(np.uint32)
 
 
 # ---------------------------------------------------------------------------

@@ -67,6 +67,7 @@ from gymnasium.vector import VectorEnv
 
 from . import _native, rendering
 from .spaces import gymnasium_spaces
+from ._paths import real_id as _real_id, resolve_checkpoint
 from .vector import VecEnv
 
 try:  # Gymnasium >= 1.0
@@ -92,23 +93,17 @@ def _flat_params(params: dict) -> dict:
 
 
 def _known(env_id: str) -> None:
-    from . import registered_envs
-
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string, got {type(env_id).__name__}")
-    if env_id not in registered_envs:
-        raise _native.UnknownEnvironmentError(
-            f"unknown environment id {env_id!r}; registered: {', '.join(registered_envs)}")
+    _native.check_registered(env_id)
 
 
 def _checkpoint_path(env_id: str, checkpoint) -> str | None:
     """The checkpoint file of a synthetic id (None for a real one), as
     `synthetic_gymnax_swift.make` resolves it."""
-    from . import _resolve_checkpoint
-
     _known(env_id)
     if env_id.startswith("Synthetic-"):
-        return _resolve_checkpoint(env_id, checkpoint)
+        return resolve_checkpoint(env_id, checkpoint)
     if checkpoint is not None:
         raise ValueError(f"{env_id} is not synthetic; only Synthetic-... ids take a checkpoint")
     return None
@@ -117,10 +112,6 @@ def _checkpoint_path(env_id: str, checkpoint) -> str | None:
 def _check_name(env_id: str, native: _native.NativeEnv, path) -> None:
     if native.name != env_id:
         raise ValueError(f"checkpoint {path} is for {native.name}, not {env_id}")
-
-
-def _real_id(env_id: str) -> str:
-    return env_id[len("Synthetic-"):] if env_id.startswith("Synthetic-") else env_id
 
 
 def _render_modes(env_id: str) -> list:
@@ -319,10 +310,8 @@ def register_envs() -> list[str]:
     """Registers every id of the library in Gymnasium as
     "synthetic_gymnax/<id>" (once; ids already there are left alone).
     Returns the ids registered now."""
-    from . import registered_envs
-
     added = []
-    for env_id in registered_envs:
+    for env_id in _native.registered_ids():
         full = f"{NAMESPACE}/{env_id}"
         if full in gymnasium.registry:
             continue

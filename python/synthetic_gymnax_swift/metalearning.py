@@ -23,7 +23,6 @@ Both run their inner-loop trainings on the library's threads
 from __future__ import annotations
 
 import csv
-import ctypes
 import math
 import os
 import pathlib
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _native, distributed
+from ._paths import own_checkpoint, real_id as _real_id, resolve_checkpoint
 
 __all__ = ["MetaProgress", "metalearn", "evaluate_transfer", "read_log", "plot_learning_curve",
            "config_algorithms", "own_checkpoint"]
@@ -73,8 +73,9 @@ class _Callback:
     stop, and keeps any exception `progress` raises to re-raise it after
     the native call (an exception cannot cross the C frames)."""
 
-    def __init__(self, progress, finish_generation: bool):
+    def __init__(self, progress, finish_generation: bool, stop_at_once: bool = False):
         self.progress = progress
+        self.stop_at_once = stop_at_once
         self.finish_generation = finish_generation
         self.interrupts = 0
         self.error = None
@@ -82,6 +83,8 @@ class _Callback:
         self.c_function = _native.PROGRESS_FN(self._call)
 
     def _call(self, pointer, _user):
+        if self.stop_at_once:
+            return 1
         try:
             c = pointer.contents
             p = MetaProgress(c.generation, c.generations, _PHASES.get(c.phase, str(c.phase)), c.runs_done,
@@ -136,12 +139,7 @@ def _count(value, what: str, zero_means: str) -> int:
 def config_algorithms(config) -> list[str]:
     """The inner-loop algorithms of a meta-training config (its
     inner_loop_algorithm), after checking the whole config."""
-    L = _native.lib()
-    count = _native._i32()
-    buffer = ctypes.create_string_buffer(256)
-    _native.check(L.sgx_meta_config_algorithms(_path(config, "config"), ctypes.cast(buffer, _native._vp),
-                                               len(buffer), ctypes.byref(count)))
-    return buffer.value.decode().split(",") if count.value else []
+    return _native.config_algorithms(_path(config, "config"))
 
 
 def read_log(out) -> list[dict]:
@@ -181,7 +179,7 @@ def _backend(backend, address, workers):
 
 def _task_failure(executor, status: int, what: str) -> Exception:
     """The exception for a run whose executor gave up (a task failed everywhere)."""
-    message = _native.lib().sgx_last_error().decode() if status not in (_native.SGX_OK, _native.SGX_STOPPED) else ""
+    message = _native.last_error() if status not in (_native.SGX_OK, _native.SGX_STOPPED) else ""
     return distributed.TaskFailedError(f"{message or executor.failure}{what}")
 
 
@@ -192,6 +190,9 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     found there, until `generations` are complete (default: the config's
     num_generations) on `workers` threads (default: all cores). Returns the
     rows of log.csv (one dict per generation, upstream's column names).
+    generations=0 only sets the run up: the warm start of a config with an
+    `init` block is made and saved (warm_start.safetensors, warm_start.json,
+    state.json), no generation is run.
 
     backend="ray" runs the inner-loop trainings on Ray instead (workers:
     actors of one CPU, default one per CPU of the cluster): a local
@@ -212,20 +213,25 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
     ValueError (a directory holding another config's run, bad arguments).
     """
     config_b, out_b = _path(config, "config"), _path(out, "out")
-    n = _count(generations, "generations", "the config's num_generations")
+    setup_only = isinstance(generations, (int, np.integer)) and not isinstance(generations, bool) and generations == 0
+    n = 0 if setup_only else _count(generations, "generations", "the config's num_generations (0: set the run up)")
     w = _count(workers, "workers", "all cores")
     ray = _backend(backend, address, workers)
-    completed = _native._i32()
     executor = None
-    if ray is None:
+    if setup_only:
+        # The library sets the run up (the warm start included) before its
+        # first generation, and reports progress within the first quarter
+        # second of it: stopping there drops that generation, nothing of it
+        # is saved. No executor is needed for that.
+        with _Callback(None, finish_generation=True, stop_at_once=True) as callback:
+            status, completed = _native.metalearn(config_b, out_b, 0, 1, callback.c_function)
+    elif ray is None:
         with _Callback(progress, finish_generation=True) as callback:
-            status = _native.lib().sgx_metalearn(config_b, out_b, n, w, callback.c_function, None,
-                                                 ctypes.byref(completed))
+            status, completed = _native.metalearn(config_b, out_b, n, w, callback.c_function)
     else:
         config_algorithms(config)  # a config error before Ray starts
         with ray.running() as executor, _Callback(progress, finish_generation=True) as callback:
-            status = _native.lib().sgx_metalearn_with_executor(config_b, out_b, n, callback.c_function, None,
-                                                               executor.c_function, None, ctypes.byref(completed))
+            status, completed = _native.metalearn(config_b, out_b, n, 0, callback.c_function, executor.c_function)
     if callback.error is not None:
         raise callback.error
     if executor is not None and executor.error is not None:
@@ -236,46 +242,10 @@ def metalearn(config, out, generations: int | None = None, workers: int | None =
                                               "(the same command resumes)")
     if status == _native.SGX_STOPPED:
         if callback.interrupts or (executor is not None and executor.interrupted):
-            raise KeyboardInterrupt(f"meta-training stopped with {completed.value} generations complete in {out}")
+            raise KeyboardInterrupt(f"meta-training stopped with {completed} generations complete in {out}")
     else:
         _native.check(status)
     return read_log(out)
-
-
-def _resolve_checkpoint(checkpoint, env_id: str | None) -> str:
-    if checkpoint == "paper":
-        if env_id is None:
-            raise ValueError('checkpoint="paper" needs env (e.g. "Synthetic-CartPole-v1")')
-        from .checkpoints import paper_checkpoint
-
-        return paper_checkpoint(_real_id(env_id))
-    return os.fspath(checkpoint)
-
-
-def _real_id(env_id: str) -> str:
-    return env_id[len("Synthetic-"):] if env_id.startswith("Synthetic-") else env_id
-
-
-def _checkpoints_roots() -> list[pathlib.Path]:
-    """Where this project's own meta-learned environments may be: the
-    package's copy, then the repository's Checkpoints/ (a checkout)."""
-    here = pathlib.Path(__file__).resolve().parent
-    return [here / "Checkpoints", here.parent.parent / "Checkpoints"]
-
-
-def own_checkpoint(env_id: str) -> tuple[str | None, str | None]:
-    """This project's checkpoint of a synthetic environment and the config it
-    was meta-learned with: Checkpoints/<real id>/checkpoint.safetensors and
-    config.yaml, each None when absent."""
-    real = _real_id(env_id)
-    checkpoint = config = None
-    for root in _checkpoints_roots():
-        folder = root / real
-        if checkpoint is None and (folder / "checkpoint.safetensors").is_file():
-            checkpoint = str(folder / "checkpoint.safetensors")
-        if config is None and (folder / "config.yaml").is_file():
-            config = str(folder / "config.yaml")
-    return checkpoint, config
 
 
 def _finite(x) -> float | None:
@@ -291,7 +261,8 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     on the real one for `episodes` episodes (default: the config's
     num_eval_envs) with deterministic actions.
 
-    checkpoint: a checkpoint path, or "paper" (then `env` names it).
+    checkpoint: a checkpoint path, or "ours" or "paper" (then `env` names
+        it; _paths.resolve_checkpoint).
     algorithms: names (a list or "ppo,sac"); None for the config's.
     Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns"}, ...}
     (returns: one per run, NaN for a failed run; the statistics over the
@@ -299,7 +270,9 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     raises KeyboardInterrupt. backend and address as for `metalearn`: the
     same returns on Ray.
     """
-    path = _resolve_checkpoint(checkpoint, env)
+    if checkpoint is None:
+        raise TypeError('checkpoint must be a path, "ours" or "paper", got None')
+    path = resolve_checkpoint(env, checkpoint)
     if env is not None:
         from .checkpoints import read_safetensors
 
@@ -327,15 +300,13 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     executor = None
     if ray is None:
         with _Callback(progress, finish_generation=False) as callback:
-            status = _native.lib().sgx_evaluate_transfer(
-                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed), w,
-                callback.c_function, None, returns, returns.size, iqm.ctypes.data_as(_native._vp), iqm.size)
+            status = _native.evaluate_transfer(_path(path, "checkpoint"), _path(config, "config"), algorithms_b,
+                                               int(runs), e, int(seed), w, callback.c_function, returns, iqm)
     else:
         with ray.running() as executor, _Callback(progress, finish_generation=False) as callback:
-            status = _native.lib().sgx_evaluate_transfer_with_executor(
-                _path(path, "checkpoint"), _path(config, "config"), algorithms_b, int(runs), e, int(seed),
-                callback.c_function, None, executor.c_function, None, returns, returns.size,
-                iqm.ctypes.data_as(_native._vp), iqm.size)
+            status = _native.evaluate_transfer(_path(path, "checkpoint"), _path(config, "config"), algorithms_b,
+                                               int(runs), e, int(seed), 0, callback.c_function, returns, iqm,
+                                               executor.c_function)
     if callback.error is not None:
         raise callback.error
     if executor is not None and executor.error is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native
+from ._keys import key_words
 
 
 class Discrete:
@@ -25,9 +26,7 @@ class Discrete:
         self.dtype = np.int32
 
     def sample(self, key) -> np.ndarray:
-        out = np.zeros(1, np.int32)
-        _native.check(_native.lib().sgx_prng_randint(_key_words(key), 1, 0, self.n, out))
-        return out[0]
+        return _native.prng_randint(key_words(key), 1, 0, self.n)[0]
 
     def contains(self, x) -> bool:
         x = np.asarray(x)
@@ -50,8 +49,7 @@ class Box:
         low = np.broadcast_to(np.asarray(self.low, np.float32), self.shape)
         high = np.broadcast_to(np.asarray(self.high, np.float32), self.shape)
         n = int(np.prod(self.shape))
-        unit = np.zeros(n, np.float32)
-        _native.check(_native.lib().sgx_prng_uniform(_key_words(key), n, 0.0, 1.0, unit))
+        unit = _native.prng_uniform(key_words(key), n, 0.0, 1.0)
         return (low + unit.reshape(self.shape) * (high - low)).astype(self.dtype)
 
     def contains(self, x) -> bool:
@@ -60,12 +58,6 @@ class Box:
 
     def __repr__(self):
         return f"Box({self.low}, {self.high}, {self.shape}, {np.dtype(self.dtype).name})"
-
-
-def _key_words(key) -> np.ndarray:
-    from .environment import key_words
-
-    return np.ascontiguousarray(key_words(key)).reshape(2)
 
 
 def _gymnax_spaces():

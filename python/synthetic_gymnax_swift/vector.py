@@ -26,11 +26,10 @@ num_envs=N)` (gymnasium_env.py).
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
-from . import _native
+from . import _native, spaces
+from ._paths import resolve_checkpoint
 
 
 class VecEnv:
@@ -39,14 +38,8 @@ class VecEnv:
         if not 1 <= int(num_envs) <= 2**31 - 1:  # an int32 of the C ABI; the library's own bound is lower
             raise ValueError(f"num_envs must be in 1...2147483647 (the library takes at most 1048576), got {num_envs}")
         self.num_envs = int(num_envs)
-        if checkpoint is None and env_id.startswith("Synthetic-"):
-            from . import _resolve_checkpoint
-
-            checkpoint = _resolve_checkpoint(env_id, None)
-        elif checkpoint is not None:
-            from . import _resolve_checkpoint
-
-            checkpoint = _resolve_checkpoint(env_id, checkpoint)
+        if checkpoint is not None or env_id.startswith("Synthetic-"):
+            checkpoint = resolve_checkpoint(env_id, checkpoint)
         env = _native.NativeEnv(None if checkpoint else env_id, params=params, checkpoint=checkpoint)
         self._env = env
         self._spaces = None
@@ -56,72 +49,44 @@ class VecEnv:
         self.num_actions = env.num_actions
         self._action_shape = (self.num_envs,) if env.discrete else (self.num_envs, env.num_actions)
         self._seed = int(seed)
-        handle = ctypes.c_void_p()
-        _native.check(_native.lib().sgx_vec_env_create(env._handle, self.num_envs, self._seed,
-                                                        ctypes.byref(handle)))
-        self._handle = handle
+        self._vec = _native.NativeVecEnv(env, self.num_envs, self._seed)
         self._reset_done = False
         n, o = self.num_envs, env.obs_size
-        # The step's buffers, allocated once; their addresses are passed as
-        # plain integers to a function object of our own, with void*
-        # arguments (ndpointer argtypes cost microseconds per argument).
+        # The step's buffers, allocated once and bound to the native step.
         self._actions = np.zeros(self._action_shape, np.int32 if env.discrete else np.float32)
         self._obs = np.empty((n, o), np.float32)
         self._reward = np.empty(n, np.float32)
         self._terminated = np.empty(n, np.bool_)  # the library writes 0 or 1: valid numpy bools
         self._truncated = np.empty(n, np.bool_)
         self._final = np.empty((n, o), np.float32) if final_obs else None
-        name = "sgx_vec_env_step_discrete" if env.discrete else "sgx_vec_env_step_continuous"
-        address = ctypes.cast(getattr(_native.lib(), name), ctypes.c_void_p).value
-        self._step_fn = ctypes.CFUNCTYPE(ctypes.c_int32, *[ctypes.c_void_p] * 7)(address)
-        self._step_args = (handle.value, self._actions.ctypes.data, self._obs.ctypes.data,
-                           self._reward.ctypes.data, self._terminated.ctypes.data, self._truncated.ctypes.data,
-                           self._final.ctypes.data if final_obs else None)
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle:
-            _native.lib().sgx_vec_env_free(handle)
-            self._handle = None
+        self._step = self._vec.stepper(self._actions, self._obs, self._reward, self._terminated, self._truncated,
+                                       self._final)
 
     # -- Gymnasium's spaces -------------------------------------------------------------
 
     def _gymnasium_spaces(self):
         if self._spaces is None:
-            from .spaces import gymnasium_spaces
-
-            single_obs, single_act = gymnasium_spaces(self._env)  # ImportError naming the extra without gymnasium
+            single_obs, single_act = spaces.gymnasium_spaces(self._env)  # ImportError naming the extra without gymnasium
             from gymnasium.vector.utils import batch_space
 
             self._spaces = (single_obs, single_act, batch_space(single_obs, self.num_envs),
                             batch_space(single_act, self.num_envs))
         return self._spaces
 
-    @property
-    def single_observation_space(self):
-        """One environment's observation space (Gymnasium's `Box`)."""
-        return self._gymnasium_spaces()[0]
-
-    @property
-    def single_action_space(self):
-        """One environment's action space (Gymnasium's `Discrete` or `Box`)."""
-        return self._gymnasium_spaces()[1]
-
-    @property
-    def observation_space(self):
-        """The batched observation space, `Box` of shape (num_envs, obs_size)."""
-        return self._gymnasium_spaces()[2]
-
-    @property
-    def action_space(self):
-        """The batched action space: `MultiDiscrete([n] * num_envs)` or `Box` (num_envs, k)."""
-        return self._gymnasium_spaces()[3]
+    single_observation_space = property(lambda self: self._gymnasium_spaces()[0],
+                                        doc="One environment's observation space (Gymnasium's `Box`).")
+    single_action_space = property(lambda self: self._gymnasium_spaces()[1],
+                                   doc="One environment's action space (Gymnasium's `Discrete` or `Box`).")
+    observation_space = property(lambda self: self._gymnasium_spaces()[2],
+                                 doc="The batched observation space, `Box` of shape (num_envs, obs_size).")
+    action_space = property(lambda self: self._gymnasium_spaces()[3],
+                            doc="The batched action space: `MultiDiscrete([n] * num_envs)` or `Box` (num_envs, k).")
 
     def reset(self, seed: int | None = None):
         """Resets every environment; returns (obs [N, obs_size], info)."""
         if seed is not None:
             self._seed = int(seed)
-        _native.check(_native.lib().sgx_vec_env_reset(self._handle, self._seed, self._obs))
+        self._vec.reset(self._seed, self._obs)
         self._reset_done = True
         return self._obs.copy(), {}
 
@@ -159,7 +124,7 @@ class VecEnv:
         if not self._reset_done:
             raise RuntimeError("call reset() before step()")
         self._load_actions(actions)
-        status = self._step_fn(*self._step_args)
+        status = self._step()
         if status:
             _native.check(status)
         terminated, truncated = self._terminated.copy(), self._truncated.copy()

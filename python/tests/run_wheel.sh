@@ -99,7 +99,7 @@ import time
 start = time.perf_counter()
 policy = sgs.train("ppo", synth, seed=0)
 seconds = time.perf_counter() - start
-returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=20, seed=0)
+returns = sgs.evaluate(policy, "CartPole-v1", episodes=20, seed=0)
 assert float(np.mean(returns)) >= 475, returns
 
 with open("/proc/self/maps") as f:

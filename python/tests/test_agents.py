@@ -29,10 +29,10 @@ def test_train_evaluate_act_save_load(tmp_path):
     assert (policy.algorithm, policy.env_id, policy.obs_size, policy.discrete, policy.num_actions) == \
         ("ppo", "CartPole-v1", 4, True, 2)
     assert policy.stats["env_steps"] == 256 and policy.stats["updates"] == 4 * 8 * 4 and policy.stats["seconds"] > 0
-    returns, lengths = sgs.evaluate(policy, "CartPole-v1", num_episodes=7, seed=1, return_lengths=True)
+    returns, lengths = sgs.evaluate(policy, "CartPole-v1", episodes=7, seed=1, return_lengths=True)
     assert returns.dtype == np.float32 and returns.shape == (7,)
     np.testing.assert_array_equal(returns, lengths.astype(np.float32))  # CartPole: reward 1 per step
-    assert np.all(sgs.evaluate(policy, "CartPole-v1", num_episodes=7, seed=1, max_steps=5) <= 5)
+    assert np.all(sgs.evaluate(policy, "CartPole-v1", episodes=7, seed=1, max_steps=5) <= 5)
     # Deterministic by default, sampled with a key; same seed, same policy.
     obs = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
     greedy = policy.act(obs)
@@ -47,7 +47,7 @@ def test_train_evaluate_act_save_load(tmp_path):
     policy.save(path)
     loaded = sgs.Policy.load(path)
     assert loaded.algorithm == "ppo" and loaded.stats is None
-    np.testing.assert_array_equal(sgs.evaluate(loaded, "CartPole-v1", num_episodes=7, seed=1), returns)
+    np.testing.assert_array_equal(sgs.evaluate(loaded, "CartPole-v1", episodes=7, seed=1), returns)
 
 
 @pytest.mark.parametrize("algorithm,env_id", [("dqn", "CartPole-v1"), ("sac", "Acrobot-v1"), ("sac", "Pendulum-v1"),
@@ -63,7 +63,7 @@ def test_every_agent_trains_and_acts(algorithm, env_id):
     else:
         space = env.action_space(params)
         assert action.shape == space.shape and np.all(action >= space.low) and np.all(action <= space.high)
-    assert np.all(np.isfinite(sgs.evaluate(policy, env, num_episodes=3, env_params=params)))
+    assert np.all(np.isfinite(sgs.evaluate(policy, env, episodes=3, env_params=params)))
 
 
 def test_a_config_block_passes_straight_through():
@@ -92,11 +92,17 @@ def test_errors_name_the_problem():
         sgs.train("ppo", 42)
     with pytest.raises(sgs.UnknownEnvironmentError, match="Nope-v0"):
         sgs.train("ppo", "Nope-v0")
+    with pytest.raises(sgs.UnknownEnvironmentError, match="Synthetic-Nope-v0"):
+        sgs.train("ppo", "Synthetic-Nope-v0")
     policy = sgs.train("dqn", "CartPole-v1", **SHORT)
     with pytest.raises(ValueError, match="does not fit Acrobot-v1"):
         sgs.evaluate(policy, "Acrobot-v1")
-    with pytest.raises(ValueError, match="num_episodes"):
-        sgs.evaluate(policy, "CartPole-v1", num_episodes=0)
+    with pytest.raises(ValueError, match="episodes must be a positive integer"):
+        sgs.evaluate(policy, "CartPole-v1", episodes=0)
+    # The former name still works, with a DeprecationWarning.
+    with pytest.warns(DeprecationWarning, match="episodes="):
+        old = sgs.evaluate(policy, "CartPole-v1", num_episodes=3, seed=1)
+    np.testing.assert_array_equal(old, sgs.evaluate(policy, "CartPole-v1", episodes=3, seed=1))
     with pytest.raises(ValueError, match=r"shape \(4,\) or \(n, 4\)"):
         policy.act(np.zeros(3))
     with pytest.raises(ValueError, match="obs\\[1\\]"):
@@ -139,5 +145,5 @@ def test_paper_checkpoint_transfers_to_the_real_environment(algorithm, env_id, h
     synthetic, params = sgs.make("Synthetic-" + env_id, checkpoint="paper")
     policy = sgs.train(algorithm, synthetic, seed=0, env_params=params, total_timesteps=10_000, **hyperparameters)
     assert policy.stats["env_steps"] == 10_000
-    mean = float(np.mean(sgs.evaluate(policy, env_id, num_episodes=50, seed=0)))
+    mean = float(np.mean(sgs.evaluate(policy, env_id, episodes=50, seed=0)))
     assert mean >= threshold, f"{algorithm} on {env_id}: mean return {mean}"

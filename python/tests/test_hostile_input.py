@@ -8,7 +8,8 @@ child process (`sys.executable -c ...`), so that a regression fails this test
 instead of killing pytest: the child must exit normally and report the
 exception the library documents, with a message naming the value.
 
-The kill-during-write test kills `sgx metalearn` with SIGKILL at varying
+The kill-during-write test kills `python -m synthetic_gymnax_swift
+metalearn` (the one front end of meta-training) with SIGKILL at varying
 moments and checks that state.json and log.csv always agree and that the
 same command resumes to the same log as an uninterrupted run.
 """
@@ -377,7 +378,7 @@ def test_counts_beyond_int32_are_not_wrapped_by_ctypes():
     expect_error("sgs.VecEnv('CartPole-v1', 2**32 + 4)", "ValueError", "4294967300")
     expect_error("""
 p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
-agents.evaluate(p, 'CartPole-v1', num_episodes=2**32 + 1)
+agents.evaluate(p, 'CartPole-v1', episodes=2**32 + 1)
 """, "ValueError", "4294967297")
 
 
@@ -416,7 +417,7 @@ def test_diverged_training_is_an_error():
 def test_evaluation_episodes_beyond_bound():
     expect_error("""
 p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
-agents.evaluate(p, 'CartPole-v1', num_episodes=2**21)
+agents.evaluate(p, 'CartPole-v1', episodes=2**21)
 """, "ValueError", "1048576")
 
 
@@ -497,22 +498,28 @@ def test_sgx_train_hparams_product_overflow():
 
 
 @needs_sgx
-def test_sgx_deep_config(tmp_path):
-    path = tmp_path / "deep.yaml"
-    path.write_text(_deep())
-    proc = _run([str(SGX), "metalearn", "--config", str(path), "--out", str(tmp_path / "run")])
-    assert proc.returncode == 2 and "nest deeper than 64" in proc.stderr, proc.stderr
-    ckpt = write_checkpoint(tmp_path / "c.safetensors")
-    proc = _run([str(SGX), "evaluate", "--config", str(path), "--checkpoint", ckpt])
-    assert proc.returncode == 2 and "nest deeper than 64" in proc.stderr, proc.stderr
+def test_sgx_has_no_metalearn_or_evaluate():
+    """Meta-training and evaluation have one front end (issue 22): sgx sends the user there."""
+    for command in ("metalearn", "evaluate"):
+        proc = _run([str(SGX), command, "--config", "x.yaml"])
+        assert proc.returncode == 2 and "python -m synthetic_gymnax_swift metalearn|evaluate" in proc.stderr, proc.stderr
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PYTHON_DIR), os.environ.get("PYTHONPATH", "")])}
+    return [sys.executable, "-m", "synthetic_gymnax_swift", *args], env
 
 
 def test_python_cli_deep_config(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text(_deep())
-    proc = _run([sys.executable, "-m", "synthetic_gymnax_swift", "metalearn", "--config", str(path), "--out",
-                 str(tmp_path / "run")], cwd=PYTHON_DIR)
-    assert proc.returncode != 0 and "nest deeper than 64" in proc.stderr, proc.stderr
+    command, env = _cli("metalearn", "--config", str(path), "--out", str(tmp_path / "run"))
+    proc = _run(command, env=env)
+    assert proc.returncode == 2 and "nest deeper than 64" in proc.stderr, proc.stderr
+    ckpt = write_checkpoint(tmp_path / "c.safetensors")
+    command, env = _cli("evaluate", "--config", str(path), "--checkpoint", ckpt)
+    proc = _run(command, env=env)
+    assert proc.returncode == 2 and "nest deeper than 64" in proc.stderr, proc.stderr
 
 
 # -- the meta-learner's files under SIGKILL -------------------------------------------------
@@ -548,24 +555,29 @@ def _check_consistent(directory: pathlib.Path, context: str):
     return generation, len(gens) < generation
 
 
-@needs_sgx
 def test_kill_during_write_keeps_state_and_log_consistent(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(KILL_CONFIG)
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
-    command = [str(SGX), "metalearn", "--config", str(config), "--workers", "1", "--out"]
+    command, env = _cli("metalearn", "--config", str(config), "--workers", "1", "--out")
     start = time.monotonic()
-    _run(command + [str(reference)])
+    _run(command + [str(reference)], env=env)
     full = time.monotonic() - start
     ref_state, ref_rows = _read_run(reference)
     assert ref_state["generation"] == KILL_GENERATIONS and len(ref_rows) == KILL_GENERATIONS
 
-    # SIGKILL after random delays (each run resumes the last), until the run completes.
+    # The interpreter's start (the package, the library) before the run's own work.
+    start = time.monotonic()
+    _run([sys.executable, "-c", "import synthetic_gymnax_swift.__main__ as m; m._native.lib()"], env=env)
+    startup = time.monotonic() - start
+
+    # SIGKILL after random delays into the run (each run resumes the last), until it completes.
     rng = random.Random(20)
     kills = short = 0
     for attempt in range(200):
-        proc = subprocess.Popen(command + [str(interrupted)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.01, max(0.05, full / 8)))
+        proc = subprocess.Popen(command + [str(interrupted)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env)
+        time.sleep(startup + rng.uniform(0.01, max(0.05, (full - startup) / 4)))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -577,7 +589,8 @@ def test_kill_during_write_keeps_state_and_log_consistent(tmp_path):
         short += was_short
         if generation == KILL_GENERATIONS and proc.returncode == 0:
             break
-    print(f"{kills} kills ({short} left log.csv one row short), the run takes {full:.2f} s uninterrupted")
+    print(f"{kills} kills ({short} left log.csv one row short), the run takes {full:.2f} s uninterrupted "
+          f"({startup:.2f} s of it the interpreter's start)")
     assert kills >= 5, "the run was hardly killed: lengthen the config"
 
     # A kill between state.json and log.csv, made certain: the log loses its
@@ -585,7 +598,7 @@ def test_kill_during_write_keeps_state_and_log_consistent(tmp_path):
     rows = (interrupted / "log.csv").read_text().splitlines(keepends=True)
     (interrupted / "log.csv").write_text("".join(rows[:-1]))
     assert _check_consistent(interrupted, "log one row short") == (KILL_GENERATIONS, True)
-    proc = _run(command + [str(interrupted)])
+    proc = _run(command + [str(interrupted)], env=env)
     assert proc.returncode == 0, proc.stderr
     assert _check_consistent(interrupted, "after resume") == (KILL_GENERATIONS, False)
 

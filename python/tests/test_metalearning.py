@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import synthetic_gymnax_swift as sgs
+from meta_configs import ppo_inner_config
 from synthetic_gymnax_swift import metalearning
 
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,15 +28,7 @@ env_name: CartPole-v1
 seed_id: 1
 inner_loop_algorithm: [ppo, dqn]
 inner_config:
-  ppo:
-    agent_kwargs: {activation: tanh}
-    num_envs: 5
-    num_steps: 50
-    num_epochs: 2
-    num_minibatches: 5
-    total_timesteps: 500
-    learning_rate: [0.01, 0.005]
-    gamma: [0.99, 0.95]
+""" + ppo_inner_config(500) + """\
   dqn:
     agent: DuelingQNetwork
     agent_kwargs: {activation: tanh}
@@ -186,6 +179,25 @@ def test_evaluate_cli_table_and_json(tmp_path):
     assert list(api) == ["ppo", "dqn"]
     assert api["ppo"]["returns"] == pytest.approx(data["ppo"]["returns"])
     assert api["dqn"]["iqm"] == pytest.approx(data["dqn"]["iqm"])
+    # Without --env the checkpoint names its environment (as sgx evaluate did before issue 22).
+    r = cli("evaluate", "--checkpoint", checkpoint, "--config", config, "--algos", "ppo", "--runs", "4",
+            "--episodes", "2", "--seed", "3", "--json", str(js))
+    assert r.returncode == 0, r.stderr
+    assert "Synthetic-CartPole-v1 -> CartPole-v1" in r.stdout
+    assert json.loads(js.read_text())["ppo"]["returns"] == data["ppo"]["returns"]
+    r = cli("evaluate", "--checkpoint", "paper", "--config", config)
+    assert r.returncode == 2 and "needs --env" in r.stderr
+
+
+def test_json_of_a_failed_run_is_strict():
+    """A failed run's NaN is written as null (strict JSON; sgx evaluate --json used to throw on it)."""
+    nan = float("nan")
+    results = {"ppo": {"iqm": nan, "mean": nan, "min": nan, "max": nan, "failed_runs": 2, "returns": [nan, nan]},
+               "dqn": {"iqm": 1.5, "mean": 1.5, "min": 1.0, "max": 2.0, "failed_runs": 1, "returns": [1.0, nan, 2.0]}}
+    text = json.dumps(metalearning.results_json(results), allow_nan=False)
+    back = json.loads(text)
+    assert back["ppo"]["iqm"] is None and back["ppo"]["returns"] == [None, None] and back["ppo"]["failed_runs"] == 2
+    assert back["dqn"]["returns"] == [1.0, None, 2.0] and back["dqn"]["iqm"] == 1.5
 
 
 def test_clean_errors_exit_2(tmp_path):
@@ -223,7 +235,7 @@ def test_clean_errors_exit_2(tmp_path):
     assert r.returncode == 2 and "not Synthetic-Pendulum-v1" in r.stderr
     # argparse's own errors are exit code 2 as well.
     assert cli("metalearn", "--config", config).returncode == 2
-    assert cli("metalearn", "--config", config, "--out", "x", "--generations", "0").returncode == 2
+    assert cli("metalearn", "--config", config, "--out", "x", "--generations", "-1").returncode == 2
 
 
 def test_api_errors(tmp_path):
@@ -255,9 +267,17 @@ def test_warm_start_through_the_cli(tmp_path):
     environment of the real task; a bad block exits 2 naming the key."""
     config = tmp_path / "warm.yaml"
     config.write_text(TINY.replace("GENERATIONS", "1") + WARM)
+    # --generations 0 makes the warm start alone (sgx metalearn's, before issue 22).
+    r = cli("metalearn", "--config", str(config), "--out", str(tmp_path / "run"), "--generations", "0")
+    assert r.returncode == 0, r.stderr
+    assert "warm start (distill): expert dqn" in r.stdout and "0 generations complete" in r.stdout, r.stdout
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["generation"] == 0 and state["log"] == [] and not (tmp_path / "run" / "log.csv").exists()
+    first = json.loads((tmp_path / "run" / "warm_start.json").read_text())
     r = cli("metalearn", "--config", str(config), "--out", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "run" / "warm_start.json").read_text())
+    assert report == first  # resumed, not made again
     assert report["expert"] == "dqn" and report["expertSteps"] == 3000 and len(report["expertReturns"]) == 1
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert state["warmStart"] == report and state["generation"] == 1

@@ -108,7 +108,7 @@ def test_td3_on_paper_synthetic_hopper_transfers():
                        gamma=0.99, tau=0.95, exploration_noise=0.3, target_noise=0.2, target_noise_clip=0.5,
                        policy_delay=2, batch_size=100, buffer_size=5000, fill_buffer=1000,
                        agent_kwargs={"activation": "tanh"})
-    returns, lengths = sgs.evaluate(policy, "hopper", num_episodes=8, seed=0, return_lengths=True)
+    returns, lengths = sgs.evaluate(policy, "hopper", episodes=8, seed=0, return_lengths=True)
     assert np.all(np.isfinite(returns))
     assert np.mean(returns) > 300, returns
     assert np.mean(lengths) > 100, lengths
@@ -116,4 +116,4 @@ def test_td3_on_paper_synthetic_hopper_transfers():
                       gamma=0.99, tau=0.95, exploration_noise=0.3, target_noise=0.2, target_noise_clip=0.5,
                       policy_delay=2, batch_size=100, buffer_size=5000, fill_buffer=1000,
                       agent_kwargs={"activation": "tanh"})
-    np.testing.assert_array_equal(sgs.evaluate(again, "hopper", num_episodes=8, seed=0), returns)
+    np.testing.assert_array_equal(sgs.evaluate(again, "hopper", episodes=8, seed=0), returns)

@@ -52,7 +52,7 @@ def test_cartpole_checkpoint_transfers():
     env, params = sgs.make("Synthetic-CartPole-v1", checkpoint="ours")
     for algo, hp in (("ppo", {}), ("dqn", {})):
         policy = sgs.train(algo, env, seed=0, env_params=params, total_timesteps=10000, **hp)
-        returns = sgs.evaluate(policy, "CartPole-v1", num_episodes=20, seed=0)
+        returns = sgs.evaluate(policy, "CartPole-v1", episodes=20, seed=0)
         assert np.mean(returns) > 450, (algo, returns)
 
 
@@ -90,13 +90,13 @@ def test_pendulum_checkpoint_transfers():
                            batch_size=100, buffer_size=10000, exploration_noise=0.5, fill_buffer=1000, gamma=0.99,
                            learning_rate=0.001, max_grad_norm=10, policy_delay=2, target_noise=0.5,
                            target_noise_clip=0.7, tau=0.95)
-        returns = sgs.evaluate(policy, "Pendulum-v1", num_episodes=20, seed=0)
+        returns = sgs.evaluate(policy, "Pendulum-v1", episodes=20, seed=0)
         assert np.mean(returns) > -170, (seed, returns)
     policy = sgs.train("ppo", env, seed=0, env_params=params, total_timesteps=10000,
                        agent_kwargs={"activation": "relu"}, num_envs=5, num_steps=100, num_epochs=10,
                        num_minibatches=10, learning_rate=0.001, clip_eps=0.2, ent_coef=0.0, gae_lambda=0.95,
                        gamma=0.99, vf_coef=0.5, max_grad_norm=10)
-    returns = sgs.evaluate(policy, "Pendulum-v1", num_episodes=20, seed=0)
+    returns = sgs.evaluate(policy, "Pendulum-v1", episodes=20, seed=0)
     assert np.mean(returns) > -400, returns
 
 
@@ -112,7 +112,7 @@ def test_mountaincar_checkpoint_transfers():
                            eps_start=1, eps_end=0.05, exploration_fraction=0.5, fill_buffer=1000, gamma=0.99,
                            gradient_steps=1, learning_rate=0.001, max_grad_norm=10, num_envs=10,
                            target_update_freq=50, total_timesteps=10000)
-        returns = sgs.evaluate(policy, "MountainCar-v0", num_episodes=20, seed=0)
+        returns = sgs.evaluate(policy, "MountainCar-v0", episodes=20, seed=0)
         assert np.max(returns) < -80 and np.mean(returns) > -135, (seed, returns)
 
 
@@ -156,7 +156,7 @@ def test_mountaincarcontinuous_checkpoint_transfers():
     for algo, (hp, seeds) in settings.items():
         for seed in seeds:
             policy = sgs.train(algo, env, seed=seed, env_params=params, **common, **hp)
-            returns = sgs.evaluate(policy, "MountainCarContinuous-v0", num_episodes=20, seed=0)
+            returns = sgs.evaluate(policy, "MountainCarContinuous-v0", episodes=20, seed=0)
             assert np.min(returns) > 70, (algo, seed, returns)
 
 

@@ -28,6 +28,7 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # before Ray is imported: nothing p
 import pytest
 
 import synthetic_gymnax_swift as sgs
+from meta_configs import ppo_inner_config
 from synthetic_gymnax_swift import distributed, metalearning
 
 try:
@@ -53,15 +54,7 @@ env_name: CartPole-v1
 seed_id: 3
 inner_loop_algorithm: ppo
 inner_config:
-  ppo:
-    agent_kwargs: {activation: tanh}
-    num_envs: 5
-    num_steps: 50
-    num_epochs: 2
-    num_minibatches: 5
-    total_timesteps: 10000
-    learning_rate: [0.01, 0.005]
-    gamma: [0.99, 0.95]
+""" + ppo_inner_config(10000) + """\
 eval_config: {num_eval_envs: 4, init_value: 200, end_value: 200, transition_begin: 0, transition_steps: 1}
 meta_config: {num_generations: 3, num_rollouts: 2, halving_keep: 0.5, num_rollouts_mean: 2, mean_eval_freq: 2}
 strategy_name: SNES
