@@ -186,7 +186,7 @@ class RayBackend:
         a call.
     worker_timeout: seconds to wait for a worker when none is alive.
 
-    After a run, `stats` holds its counts and times (tasks, the seconds the
+    After a run, `stats` holds its counts and times (tasks, calls, the seconds the
     tasks took inside the actors, the phases' wall time, retries, workers
     lost; phase_log: each completed phase's time.monotonic() start, seconds,
     tasks and task_seconds).
@@ -353,7 +353,7 @@ class _Executor:
         self.last_start_error = None
         self._context_key = None
         self._context_ref = None
-        self.stats = {"workers": 0, "phases": 0, "tasks": 0, "task_seconds": 0.0, "phase_seconds": 0.0,
+        self.stats = {"workers": 0, "phases": 0, "tasks": 0, "calls": 0, "task_seconds": 0.0, "phase_seconds": 0.0,
                       "retries": 0, "workers_lost": 0, "workers_started": 0, "phase_log": []}
 
     # -- the pool of actors -------------------------------------------------
@@ -472,6 +472,7 @@ class _Executor:
                     ref = actor.run_many.remote(key, holder, [tasks[i] for i in chunk])
                     in_flight[ref] = (chunk, actor_id)
                     load[actor_id] += 1
+                    self.stats["calls"] += 1
             if not self.live:
                 alone_since = alone_since or time.monotonic()
                 if not self.starting:
