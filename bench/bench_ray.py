@@ -34,6 +34,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,10 +84,75 @@ def same_files(a, b):
     return all(open(os.path.join(a, n), "rb").read() == open(os.path.join(b, n), "rb").read() for n in names)
 
 
+class CPUMeter:
+    """CPU seconds (user + system) spent by this process and every process
+    started under it (Ray's GCS, raylet and workers when this process
+    starts the instance), by kind: sampled every 0.2 s on a thread, so a
+    process that has exited counts with its last sample. Unlike wall time,
+    this does not depend on what else the machine runs."""
+
+    def __init__(self):
+        import psutil
+
+        self.psutil = psutil
+        self.me = psutil.Process()
+        self.first, self.last, self.kind = {}, {}, {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _kind(self, proc):
+        if proc.pid == self.me.pid:
+            return "driver"
+        try:
+            text = " ".join(proc.cmdline())
+        except self.psutil.Error:
+            return "other"
+        return "workers" if "default_worker.py" in text or text.startswith("ray::") else "ray daemons"
+
+    def _sample(self):
+        procs = [self.me]
+        try:
+            procs += self.me.children(recursive=True)
+        except self.psutil.Error:
+            pass
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+            except self.psutil.Error:
+                continue
+            seconds = times.user + times.system
+            key = (proc.pid, proc.create_time())
+            if key not in self.first:
+                # the driver counts from the meter's start; a new process from zero
+                self.first[key] = seconds if proc.pid == self.me.pid else 0.0
+                self.kind[key] = self._kind(proc)
+            self.last[key] = seconds
+
+    def _loop(self):
+        while not self.stop.wait(0.2):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+
+    def by_kind(self):
+        totals = {}
+        for key, last in self.last.items():
+            totals[self.kind[key]] = totals.get(self.kind[key], 0.0) + last - self.first[key]
+        return totals
+
+
 def run(config, out, backend, workers):
     """One meta-training run: its time_gen per generation, the call's wall
-    time, the monotonic time at which each generation was done, and the
-    Ray executor's statistics."""
+    time, the monotonic time at which each generation was done, the Ray
+    executor's statistics, and the CPU seconds by kind of process."""
     done_at = {}
 
     def progress(p):
@@ -95,14 +161,16 @@ def run(config, out, backend, workers):
         return True
 
     start = time.monotonic()
-    if backend == "local":
-        sgs.metalearn(config, out, workers=None, progress=progress)
-        stats = None
-    else:
-        ray = distributed.RayBackend(num_workers=workers)
-        sgs.metalearn(config, out, backend=ray, progress=progress)
-        stats = ray.stats
+    with CPUMeter() as meter:
+        if backend == "local":
+            sgs.metalearn(config, out, workers=None, progress=progress)
+            stats = None
+        else:
+            ray = distributed.RayBackend(num_workers=workers)
+            sgs.metalearn(config, out, backend=ray, progress=progress)
+            stats = ray.stats
     wall = time.monotonic() - start
+    stats = dict(stats or {}, cpu=meter.by_kind())
     return [r["time_gen"] for r in metalearning.read_log(out)], wall, done_at, stats
 
 
@@ -134,6 +202,7 @@ def main():
           f"{args.generations} generations; local: the library's threads ({cores} cores); "
           f"Ray: a local instance, {args.workers} actors; {args.repeats} runs each, alternating")
     local_times, ray_times, ray_runs, walls = [], [], [], {"local": [], "ray": []}
+    cpu = {"local": [], "ray": []}
     reference = None
     for repeat in range(args.repeats):
         for backend in ("local", "ray"):
@@ -141,7 +210,8 @@ def main():
             times, wall, done_at, stats = run(config, out, backend, args.workers)
             walls[backend].append(wall)
             (local_times if backend == "local" else ray_times).append(times)
-            if stats is not None:
+            cpu[backend].append(stats["cpu"])
+            if backend == "ray":
                 ray_runs.append((stats, done_at))
             reference = reference or out
             if not same_files(reference, out):
@@ -164,6 +234,17 @@ def main():
               f"(mean per generation; overhead {100 * (ra / lo - 1):+.1f}%)")
     print(f"whole call (Ray: ray.init, actors, shutdown included): local {statistics.median(walls['local']):.1f} s, "
           f"ray {statistics.median(walls['ray']):.1f} s")
+
+    # CPU seconds, whole runs (Ray's start and shutdown included).
+    kinds = ["driver", "workers", "ray daemons", "other"]
+    print("CPU seconds per run (median; the driver includes the local backend's threads):")
+    for backend in ("local", "ray"):
+        parts = {k: statistics.median(c.get(k, 0.0) for c in cpu[backend]) for k in kinds}
+        total = statistics.median(sum(c.values()) for c in cpu[backend])
+        print(f"  {backend:5s} {total:7.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v))
+    if ray_runs:
+        task_cpu = statistics.median(s["task_seconds"] for s, _ in ray_runs)
+        print(f"  Ray's tasks' own (wall) time inside the actors: {task_cpu:.1f} s")
 
     # Per task, generations 2.. of the Ray runs.
     tasks = task_seconds = actor_seconds = 0.0

@@ -147,6 +147,21 @@ class TaskWorker:
         outcome = runner.run(task)
         return outcome, time.perf_counter() - start
 
+    def run_many(self, key: str, context: list, tasks: list) -> list:
+        """Several tasks in one call (the driver sends a phase's tasks in
+        chunks, so Ray's per-call cost is paid once a chunk): for each, in
+        order, ("ok", outcome bytes, seconds) or ("error", "Type: message")
+        when its `run` raised; the others still run."""
+        results = []
+        for task in tasks:
+            try:
+                outcome, seconds = self.run(key, context, task)
+            except Exception as error:  # noqa: BLE001 - reported per task, retried elsewhere by the driver
+                results.append(("error", f"{type(error).__name__}: {error}"))
+            else:
+                results.append(("ok", outcome, seconds))
+        return results
+
 
 # ---------------------------------------------------------------------------
 # The driver side.
@@ -163,20 +178,26 @@ class RayBackend:
     num_workers: actors (one CPU each); default one per CPU the cluster
         offers when the run starts.
     max_attempts: how many workers a task is given before the run fails.
-    in_flight: tasks queued per actor (2 hides the round trip).
+    in_flight: calls queued per actor (2 hides the round trip).
+    max_chunk: the most tasks one call carries. A phase's tasks go out in
+        chunks that shrink as the phase runs out (its pending tasks over
+        2 x actors x in_flight, at least 1), so Ray's per-call cost is paid
+        once a chunk while the phase still ends evenly; 1 sends one task
+        a call.
     worker_timeout: seconds to wait for a worker when none is alive.
 
-    After a run, `stats` holds its counts and times (tasks, the seconds the
+    After a run, `stats` holds its counts and times (tasks, calls, the seconds the
     tasks took inside the actors, the phases' wall time, retries, workers
     lost; phase_log: each completed phase's time.monotonic() start, seconds,
     tasks and task_seconds).
     """
 
     def __init__(self, address: str | None = None, num_workers: int | None = None, max_attempts: int = 3,
-                 in_flight: int = 2, worker_timeout: float = 120.0, worker_class=None):
+                 in_flight: int = 2, worker_timeout: float = 120.0, worker_class=None, max_chunk: int = 16):
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be 'auto', 'HOST:PORT' or None, got {type(address).__name__}")
-        for name, value in (("num_workers", num_workers), ("max_attempts", max_attempts), ("in_flight", in_flight)):
+        for name, value in (("num_workers", num_workers), ("max_attempts", max_attempts), ("in_flight", in_flight),
+                            ("max_chunk", max_chunk)):
             if value is None and name == "num_workers":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -185,6 +206,7 @@ class RayBackend:
         self.num_workers = num_workers
         self.max_attempts = max_attempts
         self.in_flight = in_flight
+        self.max_chunk = max_chunk
         self.worker_timeout = float(worker_timeout)
         self.worker_class = worker_class or TaskWorker
         self.stats = {}
@@ -230,8 +252,10 @@ class RayBackend:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # Ray's tip about accelerator variables
             if self.address is None:
-                # "local": a new instance even when a cluster runs on this machine.
-                ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False)
+                # "local": a new instance even when a cluster runs on this machine,
+                # its processes started without what a run does not use (QUIET_RAY).
+                with _environment(QUIET_RAY):
+                    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False)
                 return True
             resolved = _resolve_auto(ray, self.address)
             if self.address != "auto" and "://" not in self.address:
@@ -252,6 +276,29 @@ class RayBackend:
                 return True
             ray.init(address=self.address)
             return False
+
+
+#: Ray settings for a local instance this backend starts (a variable the
+#: caller has set is kept). Its processes read them when they start: the
+#: GCS, the raylet, and the workers the raylet starts. Each is bookkeeping
+#: that a run does not read, done in the background on the cores the tasks
+#: run on: metrics for a dashboard, per-task state events for Ray's state
+#: API, and event-loop statistics for debug logs. On a cluster started with
+#: `ray start`, give them to that command (README, "Scale out").
+QUIET_RAY = {"RAY_enable_metrics_collection": "0", "RAY_enable_task_events": "0", "RAY_event_stats": "0"}
+
+
+@contextlib.contextmanager
+def _environment(variables: dict):
+    """os.environ with `variables` added where unset, restored after."""
+    added = [name for name in variables if name not in os.environ]
+    for name in added:
+        os.environ[name] = variables[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _check_reachable(address: str, timeout: float = 10.0):
@@ -306,7 +353,7 @@ class _Executor:
         self.last_start_error = None
         self._context_key = None
         self._context_ref = None
-        self.stats = {"workers": 0, "phases": 0, "tasks": 0, "task_seconds": 0.0, "phase_seconds": 0.0,
+        self.stats = {"workers": 0, "phases": 0, "tasks": 0, "calls": 0, "task_seconds": 0.0, "phase_seconds": 0.0,
                       "retries": 0, "workers_lost": 0, "workers_started": 0, "phase_log": []}
 
     # -- the pool of actors -------------------------------------------------
@@ -406,7 +453,7 @@ class _Executor:
         attempts = [0] * count
         errors = [[] for _ in range(count)]
         failed_on = [set() for _ in range(count)]
-        in_flight = {}  # ObjectRef -> (task index, actor id)
+        in_flight = {}  # ObjectRef -> (task indices, actor id)
         load = collections.Counter()
         done = 0
         last_report = 0.0
@@ -417,11 +464,15 @@ class _Executor:
             # Hand tasks to actors with room, preferring one the task has not failed on.
             for actor_id, actor in sorted(self.live.items(), key=lambda item: load[item[0]]):
                 while pending and load[actor_id] < self.backend.in_flight:
-                    index = next((i for i in pending if actor_id not in failed_on[i]), pending[0])
-                    pending.remove(index)
-                    ref = actor.run.remote(key, holder, tasks[index])
-                    in_flight[ref] = (index, actor_id)
+                    size = max(1, min(self.backend.max_chunk,
+                                      len(pending) // (2 * len(self.live) * self.backend.in_flight)))
+                    chunk = [i for i in pending if actor_id not in failed_on[i]][:size] or [pending[0]]
+                    for index in chunk:
+                        pending.remove(index)
+                    ref = actor.run_many.remote(key, holder, [tasks[i] for i in chunk])
+                    in_flight[ref] = (chunk, actor_id)
                     load[actor_id] += 1
+                    self.stats["calls"] += 1
             if not self.live:
                 alone_since = alone_since or time.monotonic()
                 if not self.starting:
@@ -449,32 +500,38 @@ class _Executor:
                 if ref in self.starting:
                     self._started(ref)
                     continue
-                index, actor_id = in_flight.pop(ref)
+                chunk, actor_id = in_flight.pop(ref)
                 load[actor_id] -= 1
                 try:
-                    outcome, seconds = ray.get(ref)
-                    batch.set_outcome(index, outcome)
-                except ray.exceptions.RayTaskError as error:  # the task raised; its actor lives on
-                    problem = _describe(error)
-                except _native.SyntheticGymnaxError as error:  # bytes that are no outcome
-                    problem = f"the outcome was refused: {error}"
+                    results = ray.get(ref)
+                except ray.exceptions.RayTaskError as error:  # the call raised; its actor lives on
+                    results = [("error", _describe(error))] * len(chunk)
                 except ray.exceptions.RayError as error:  # the actor or its node died
-                    problem = _describe(error)
+                    results = [("error", _describe(error))] * len(chunk)
                     self._lost(actor_id)
-                else:
-                    done += 1
-                    task_seconds += seconds
-                    changed = True
-                    continue
-                attempts[index] += 1
-                errors[index].append(problem)
-                failed_on[index].add(actor_id)
-                if attempts[index] >= self.backend.max_attempts:
-                    tried = "; ".join(f"attempt {n + 1}: {e}" for n, e in enumerate(errors[index]))
-                    return self._fail(batch, f"task {index} of {count} failed on {attempts[index]} workers "
-                                             f"({tried})")
-                self.stats["retries"] += 1
-                pending.appendleft(index)
+                failures = []
+                for index, result in zip(chunk, results):
+                    if result[0] == "ok":
+                        try:
+                            batch.set_outcome(index, result[1])
+                        except _native.SyntheticGymnaxError as error:  # bytes that are no outcome
+                            failures.append((index, f"the outcome was refused: {error}"))
+                        else:
+                            done += 1
+                            task_seconds += result[2]
+                            changed = True
+                    else:
+                        failures.append((index, result[1]))
+                for index, problem in reversed(failures):
+                    attempts[index] += 1
+                    errors[index].append(problem)
+                    failed_on[index].add(actor_id)
+                    if attempts[index] >= self.backend.max_attempts:
+                        tried = "; ".join(f"attempt {n + 1}: {e}" for n, e in enumerate(errors[index]))
+                        return self._fail(batch, f"task {index} of {count} failed on {attempts[index]} workers "
+                                                 f"({tried})")
+                    self.stats["retries"] += 1
+                    pending.appendleft(index)
             now = time.monotonic()
             if changed or now - last_report >= self.report_interval:
                 last_report = now

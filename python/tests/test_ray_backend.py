@@ -348,6 +348,39 @@ class RaisingWorker(distributed.TaskWorker):
         raise RuntimeError("injected failure")
 
 
+class FlakyWorker(distributed.TaskWorker):
+    """A worker whose every third task raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def run(self, key, context, task):
+        self.count += 1
+        if self.count % 3 == 0:
+            raise RuntimeError("injected failure")
+        return super().run(key, context, task)
+
+
+@needs_ray
+def test_tasks_go_in_chunks_and_a_failing_task_of_a_chunk_is_retried_alone(cluster, config, local_run, tmp_path):
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this file
+    # One call in flight per actor: a phase of 8 tasks on 2 actors goes out in chunks of 2.
+    backend = distributed.RayBackend(address=cluster.address, in_flight=1, max_attempts=10, worker_class=FlakyWorker)
+    sgs.metalearn(config, tmp_path / "run", backend=backend)
+    assert_same_run(tmp_path / "run", local_run)
+    stats = backend.stats
+    assert stats["retries"] > 0  # the failing third tasks ran again, their chunks' other tasks kept
+    assert stats["tasks"] == TASKS and stats["calls"] < TASKS + stats["retries"], stats
+    # One task a call when asked.
+    backend = distributed.RayBackend(address=cluster.address, max_chunk=1)
+    sgs.metalearn(config, tmp_path / "single", generations=1, backend=backend)
+    assert_same_run(tmp_path / "single", local_run, generations=1)
+    assert backend.stats["calls"] == backend.stats["tasks"]
+    with pytest.raises(ValueError, match="max_chunk must be a positive integer"):
+        distributed.RayBackend(max_chunk=0)
+
+
 @needs_ray
 @pytest.mark.parametrize("worker, message", [(ExitingWorker, "ActorDiedError"),
                                              (RaisingWorker, "RuntimeError: injected failure")])
