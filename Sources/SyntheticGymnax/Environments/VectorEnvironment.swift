@@ -1,6 +1,5 @@
 /// N copies of an environment stepped together, owning their states and
-/// keys: the engine of the vectorised APIs (C `sgx_vec_env`, Python
-/// `VecEnv`). Randomness follows JAX: the reset keys are
+/// keys: the engine of the vectorised APIs. Randomness follows JAX: the reset keys are
 /// `split(PRNGKey(seed), n)` and step t (from 1) uses
 /// `split(fold_in(PRNGKey(seed), t), n)`, so a run is reproducible and equals
 /// gymnax fed the same keys. Use one instance from one thread at a time.
