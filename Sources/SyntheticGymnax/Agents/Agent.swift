@@ -261,13 +261,13 @@ final class EnvironmentBatch {
     /// Resets every environment with `split(key, count)`.
     func reset(key: PRNGKey) {
         key.split(count: count, into: keys)
-        env.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        env.reset(ResetBatch(count: count, keys: keys, observations: observations, states: states, times: times))
     }
 
     /// Resets every environment with the given keys (2·count words).
     func reset(keys given: [UInt32]) {
         keys.update(from: given, count: 2 * count)
-        env.reset(count: count, keys: keys, observations: observations, states: states, times: times)
+        env.reset(ResetBatch(count: count, keys: keys, observations: observations, states: states, times: times))
     }
 
     /// Steps every environment with `split(key, count)` (gymnax auto-reset).
@@ -278,8 +278,9 @@ final class EnvironmentBatch {
 
     /// Steps the first `count` environments with the keys already in `keys`.
     func step(count: Int, actions: UnsafePointer<Float>) {
-        env.step(count: count, keys: keys, states: states, times: times, actions: actions,
-                 observations: observations, nextStates: states, nextTimes: times, rewards: rewards, dones: dones)
+        env.step(StepBuffers(count: count, keys: keys, states: states, times: times, actions: actions,
+                             observations: observations, nextStates: states, nextTimes: times, rewards: rewards,
+                             dones: dones))
     }
 
     /// Copies environment slot `from` to slot `to` (state, time, observation).

@@ -60,11 +60,13 @@ public final class VectorEnvironment {
         root.foldIn(steps).split(count: count, into: &keys)
         states.withUnsafeMutableBufferPointer { s in
             times.withUnsafeMutableBufferPointer { t in
-                environment.step(count: count, keys: keys, states: s.baseAddress!, times: t.baseAddress!,
-                                 actions: actions, observations: observations, nextStates: s.baseAddress!,
-                                 nextTimes: t.baseAddress!, rewards: rewards, dones: &dones,
-                                 terminations: terminations, truncations: truncations,
-                                 finalObservations: finalObservations)
+                dones.withUnsafeMutableBufferPointer { d in
+                    environment.step(StepBuffers(
+                        count: count, keys: keys, states: s.baseAddress!, times: t.baseAddress!, actions: actions,
+                        observations: observations, nextStates: s.baseAddress!, nextTimes: t.baseAddress!,
+                        rewards: rewards, dones: d.baseAddress!, terminations: terminations,
+                        truncations: truncations, finalObservations: finalObservations))
+                }
             }
         }
     }
