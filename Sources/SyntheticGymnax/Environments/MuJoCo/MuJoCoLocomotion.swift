@@ -111,8 +111,8 @@ public struct MuJoCoKinematics {
 ///
 /// Actions are Box(-1, 1): values outside are clipped by MuJoCo's control
 /// range, and the control cost uses them unclipped (as Brax does); NaN or
-/// infinite actions are rejected by the C ABI and, through the Swift API,
-/// end the episode as an unstable simulation.
+/// infinite actions are rejected by the library's interfaces and, through
+/// the Swift API, end the episode as an unstable simulation.
 ///
 /// Batched steps run the environments in parallel, one `mjData` per thread.
 /// A step does not depend on what the `mjData` held before (the solver's
