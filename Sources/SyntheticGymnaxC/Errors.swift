@@ -103,9 +103,12 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
     } catch let error as MetaConfigError {
         setLastError("\(function): \(error.description)")
         return Status.format.rawValue
-    } catch let error as Safetensors.FormatError {
+    } catch let error as SafetensorsError {
         setLastError("\(function): \(error.description)")
-        return Status.format.rawValue
+        return (error.kind == .unreadable ? Status.io : Status.format).rawValue
+    } catch let error as AtomicFile.WriteError {
+        setLastError("\(function): \(error.description)")
+        return Status.io.rawValue
     } catch {
         setLastError("\(function): \(error)")
         return Status.internal.rawValue
