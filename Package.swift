@@ -48,9 +48,12 @@ let package = Package(
         // Our declarations of the XLA FFI C structures, for the custom-call
         // handlers of the C ABI (XLAFFI.swift): a header, nothing to link.
         .systemLibrary(name: "CXLAFFI", path: "Sources/CXLAFFI"),
+        // include/synthetic_gymnax.h as a module, so that the C target takes
+        // the ABI's constants and structures from the header itself.
+        .systemLibrary(name: "CSyntheticGymnax", path: "Sources/CSyntheticGymnax"),
         .target(
             name: "SyntheticGymnaxC",
-            dependencies: ["SyntheticGymnax", "CXLAFFI"]
+            dependencies: ["SyntheticGymnax", "CSyntheticGymnax", "CXLAFFI"]
         ),
         .executableTarget(
             name: "sgx",

@@ -53,6 +53,25 @@ int32_t sgx_abi_version(void);
 /** Library version as a static NUL-terminated string, e.g. "0.1.0". */
 const char *sgx_version(void);
 
+/**
+ * The value of one of this header's constants, by its name as written here,
+ * for bindings that cannot read C (the Python package takes its status codes
+ * from it and checks its copy of sgx_meta_progress against it):
+ *   - every status code ("SGX_OK", "SGX_ERR_FORMAT", "SGX_STOPPED", ...),
+ *   - every macro and enumerator of this header: "SGX_ABI_VERSION", the
+ *     bounds "SGX_MAX_*" (including "SGX_MAX_OUTCOME_BYTES"), "SGX_SPACE_*",
+ *     "SGX_DTYPE_*", "SGX_PHASE_*",
+ *   - the layout of its structures: "sizeof(sgx_meta_progress)",
+ *     "offsetof(sgx_meta_progress, <field>)" for each field (e.g.
+ *     "offsetof(sgx_meta_progress, seconds)"), and the same for
+ *     sgx_train_stats (one space after the comma, none elsewhere).
+ * The values equal what a C compiler makes of this header.
+ * Errors: SGX_ERR_NULL_POINTER (name or out_value NULL),
+ * SGX_ERR_INVALID_ARGUMENT (a name that is not one of the above; the
+ * message quotes it). Nothing is written on failure.
+ */
+int32_t sgx_abi_constant(const char *name, int64_t *out_value);
+
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -158,6 +177,48 @@ int32_t sgx_env_registered_count(void);
 
 /** The registered id at `index` (0 <= index < count), or NULL when out of range. Static string. */
 const char *sgx_env_registered_id(int32_t index);
+
+/*
+ * The MuJoCo locomotion tasks, with Brax's ids, registered after the classic
+ * ones (and their synthetic counterparts "Synthetic-<id>"):
+ *
+ *   id                observation  action  physics dt
+ *   "hopper"                   11       3  0.008 s (0.002 s x n_frames 4)
+ *   "walker2d"                 17       6  0.008 s
+ *   "halfcheetah"              17       6  0.05 s
+ *   "swimmer"                   8       2  0.04 s
+ *   "humanoidstandup"         244      17  0.015 s
+ *
+ * Actions are float32 boxes in [-1, 1] (sgx_env_step_continuous), mapped
+ * onto the actuators' control ranges. Episodes last max_steps_in_episode
+ * steps (1000); hopper and walker2d also end when the body leaves its healthy
+ * range (terminate_when_unhealthy = 1). Their parameters are Brax's, by its
+ * names: forward_reward_weight, ctrl_cost_weight, reset_noise_scale,
+ * n_frames, max_steps_in_episode, and per task healthy_reward,
+ * terminate_when_unhealthy, "healthy_z_range[0]", ... (hopper, walker2d),
+ * uph_cost_weight (humanoidstandup); sgx_env_param lists them.
+ *
+ * A state is qpos, qvel, then ctrl (humanoidstandup only: its observation
+ * includes the actuator forces), then the bool field "unstable": 1 in the
+ * state a step returns when that step ended the episode because the
+ * simulation went unstable (MuJoCo warned of a NaN or huge value, or a value
+ * left the float32 range); the episode is then terminated with reward 0 and
+ * the state returned is the auto-reset one, flagged. The next step clears it.
+ * Each task's observation layout, reward and termination are documented at
+ * the top of its source file (Sources/SyntheticGymnax/Environments/MuJoCo/).
+ *
+ * Run time: the tasks need MuJoCo 2.2.2's C library, which
+ * libsynthetic_gymnax does not link: it is opened the first time a MuJoCo
+ * task is created, as $SGX_MUJOCO_LIBRARY when set, else libmujoco.so.2.2.2,
+ * else libmujoco.so (Debian/Ubuntu: the libmujoco2.2.2 package), and its
+ * mj_version() must equal 2.2.2's. Every other environment works without it.
+ *
+ * Errors of sgx_env_create for these ids: SGX_ERR_IO (the MuJoCo library is
+ * missing, has another version, or cannot load or hold the model; the
+ * message names the library and what failed), SGX_ERR_INVALID_ARGUMENT
+ * (n_frames or max_steps_in_episode below 1, terminate_when_unhealthy other
+ * than 0 or 1, and the rules for all parameters), SGX_ERR_UNKNOWN_PARAMETER.
+ */
 
 /* ------------------------------------------------------------------------ */
 /* Environments                                                             */

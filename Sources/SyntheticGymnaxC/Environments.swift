@@ -226,34 +226,31 @@ public func sgx_env_reset(
     guarded("sgx_env_reset") {
         let h = try handle(env)
         guard n >= 1 else { throw CError(.invalidArgument, "n must be >= 1, got \(n)") }
-        h.env.reset(count: Int(n), keys: try required(keys, "keys"),
-                    observations: try required(outObs, "out_obs"),
-                    states: try required(outState, "out_state"),
-                    times: try required(outTime, "out_time"))
+        h.env.reset(ResetBatch(count: Int(n), keys: try required(keys, "keys"),
+                               observations: try required(outObs, "out_obs"),
+                               states: try required(outState, "out_state"),
+                               times: try required(outTime, "out_time")))
     }
 }
 
-/// The shared part of both step functions, once the actions are floats.
-private func step(
-    _ h: EnvironmentHandle, _ n: Int32, _ keys: UnsafePointer<UInt32>?, _ state: UnsafePointer<Float>?,
-    _ time: UnsafePointer<Int32>?, _ actions: UnsafePointer<Float>, _ out: StepOutputs
-) throws {
-    h.env.step(count: Int(n), keys: try required(keys, "keys"), states: try required(state, "state"),
-               times: try required(time, "time"), actions: actions,
-               observations: try required(out.obs, "out_obs"),
-               nextStates: try required(out.state, "out_state"),
-               nextTimes: try required(out.time, "out_time"),
-               rewards: try required(out.reward, "out_reward"),
-               dones: try required(out.done, "out_done"), terminations: out.terminated,
-               truncations: out.truncated, finalObservations: out.finalObs)
-}
-
-/// The output buffers of a step call.
-private struct StepOutputs {
-    let obs: UnsafeMutablePointer<Float>?, state: UnsafeMutablePointer<Float>?, time: UnsafeMutablePointer<Int32>?
-    let reward: UnsafeMutablePointer<Float>?, done: UnsafeMutablePointer<UInt8>?
-    let terminated: UnsafeMutablePointer<UInt8>?, truncated: UnsafeMutablePointer<UInt8>?
-    let finalObs: UnsafeMutablePointer<Float>?
+extension StepBuffers {
+    /// The buffers of a step call, once the actions are floats; the required
+    /// pointers checked.
+    init(
+        _ n: Int32, _ keys: UnsafePointer<UInt32>?, _ state: UnsafePointer<Float>?, _ time: UnsafePointer<Int32>?,
+        _ actions: UnsafePointer<Float>, _ outObs: UnsafeMutablePointer<Float>?,
+        _ outState: UnsafeMutablePointer<Float>?, _ outTime: UnsafeMutablePointer<Int32>?,
+        _ outReward: UnsafeMutablePointer<Float>?, _ outDone: UnsafeMutablePointer<UInt8>?,
+        _ outTerminated: UnsafeMutablePointer<UInt8>?, _ outTruncated: UnsafeMutablePointer<UInt8>?,
+        _ outFinalObs: UnsafeMutablePointer<Float>?
+    ) throws {
+        self.init(count: Int(n), keys: try required(keys, "keys"), states: try required(state, "state"),
+                  times: try required(time, "time"), actions: actions,
+                  observations: try required(outObs, "out_obs"), nextStates: try required(outState, "out_state"),
+                  nextTimes: try required(outTime, "out_time"), rewards: try required(outReward, "out_reward"),
+                  dones: try required(outDone, "out_done"), terminations: outTerminated,
+                  truncations: outTruncated, finalObservations: outFinalObs)
+    }
 }
 
 @_cdecl("sgx_env_step_discrete")
@@ -283,9 +280,8 @@ public func sgx_env_step_discrete(
             }
             floats[i] = Float(a)
         }
-        try step(h, n, keys, state, time, floats,
-                 StepOutputs(obs: outObs, state: outState, time: outTime, reward: outReward, done: outDone,
-                             terminated: outTerminated, truncated: outTruncated, finalObs: outFinalObs))
+        h.env.step(try StepBuffers(n, keys, state, time, floats, outObs, outState, outTime, outReward, outDone,
+                                   outTerminated, outTruncated, outFinalObs))
     }
 }
 
@@ -309,8 +305,7 @@ public func sgx_env_step_continuous(
         for i in 0..<(Int(n) * box.size) where !actions[i].isFinite {
             throw CError(.invalidAction, "actions[\(i)] = \(actions[i]) is not finite")
         }
-        try step(h, n, keys, state, time, actions,
-                 StepOutputs(obs: outObs, state: outState, time: outTime, reward: outReward, done: outDone,
-                             terminated: outTerminated, truncated: outTruncated, finalObs: outFinalObs))
+        h.env.step(try StepBuffers(n, keys, state, time, actions, outObs, outState, outTime, outReward, outDone,
+                                   outTerminated, outTruncated, outFinalObs))
     }
 }

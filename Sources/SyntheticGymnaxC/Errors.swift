@@ -1,37 +1,45 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSyntheticGymnax
 import SyntheticGymnax
 
-/// Status codes of include/synthetic_gymnax.h.
-enum Status: Int32 {
-    case ok = 0
-    case nullPointer = 1
-    case invalidArgument = 2
-    case unknownID = 3
-    case unknownParameter = 4
-    case invalidAction = 5
-    case wrongActionType = 6
-    case io = 7
-    case format = 8
-    case stopped = 9
-    case `internal` = 99
+/// A status code of include/synthetic_gymnax.h, its value taken from the
+/// header (module CSyntheticGymnax).
+struct Status: RawRepresentable, Equatable {
+    let rawValue: Int32
 
-    var name: String {
-        switch self {
-        case .ok: return "SGX_OK"
-        case .nullPointer: return "SGX_ERR_NULL_POINTER"
-        case .invalidArgument: return "SGX_ERR_INVALID_ARGUMENT"
-        case .unknownID: return "SGX_ERR_UNKNOWN_ID"
-        case .unknownParameter: return "SGX_ERR_UNKNOWN_PARAMETER"
-        case .invalidAction: return "SGX_ERR_INVALID_ACTION"
-        case .wrongActionType: return "SGX_ERR_WRONG_ACTION_TYPE"
-        case .io: return "SGX_ERR_IO"
-        case .format: return "SGX_ERR_FORMAT"
-        case .stopped: return "SGX_STOPPED"
-        case .internal: return "SGX_ERR_INTERNAL"
-        }
+    private init(_ code: Int) { rawValue = Int32(code) }
+
+    /// One of the header's codes; nil for any other value.
+    init?(rawValue: Int32) {
+        guard Status.all.contains(where: { $0.status.rawValue == rawValue }) else { return nil }
+        self.rawValue = rawValue
     }
+
+    static let ok = Status(SGX_OK)
+    static let nullPointer = Status(SGX_ERR_NULL_POINTER)
+    static let invalidArgument = Status(SGX_ERR_INVALID_ARGUMENT)
+    static let unknownID = Status(SGX_ERR_UNKNOWN_ID)
+    static let unknownParameter = Status(SGX_ERR_UNKNOWN_PARAMETER)
+    static let invalidAction = Status(SGX_ERR_INVALID_ACTION)
+    static let wrongActionType = Status(SGX_ERR_WRONG_ACTION_TYPE)
+    static let io = Status(SGX_ERR_IO)
+    static let format = Status(SGX_ERR_FORMAT)
+    static let stopped = Status(SGX_STOPPED)
+    static let `internal` = Status(SGX_ERR_INTERNAL)
+
+    /// Every code with its name as the header spells it (`sgx_status_name`,
+    /// `sgx_abi_constant`).
+    static let all: [(name: String, status: Status)] = [
+        ("SGX_OK", .ok), ("SGX_ERR_NULL_POINTER", .nullPointer), ("SGX_ERR_INVALID_ARGUMENT", .invalidArgument),
+        ("SGX_ERR_UNKNOWN_ID", .unknownID), ("SGX_ERR_UNKNOWN_PARAMETER", .unknownParameter),
+        ("SGX_ERR_INVALID_ACTION", .invalidAction), ("SGX_ERR_WRONG_ACTION_TYPE", .wrongActionType),
+        ("SGX_ERR_IO", .io), ("SGX_ERR_FORMAT", .format), ("SGX_STOPPED", .stopped),
+        ("SGX_ERR_INTERNAL", .internal),
+    ]
+
+    var name: String { Status.all.first { $0.status == self }!.name }
 }
 
 /// A failure to report through the C ABI: a status and a message.
@@ -76,7 +84,9 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
         case .invalidParameter: status = .invalidArgument
         case .io, .noCheckpoint: status = .io
         }
-        setLastError("\(function): \(error.description)")
+        // The core names no function of this ABI; the one to call is said here.
+        let advice = if case .noCheckpoint = error { "; use sgx_env_create_from_checkpoint" } else { "" }
+        setLastError("\(function): \(error.description)\(advice)")
         return status.rawValue
     } catch let error as AgentError {
         let status: Status
@@ -93,9 +103,12 @@ func guarded(_ function: String, _ body: () throws -> Void) -> Int32 {
     } catch let error as MetaConfigError {
         setLastError("\(function): \(error.description)")
         return Status.format.rawValue
-    } catch let error as Safetensors.FormatError {
+    } catch let error as SafetensorsError {
         setLastError("\(function): \(error.description)")
-        return Status.format.rawValue
+        return (error.kind == .unreadable ? Status.io : Status.format).rawValue
+    } catch let error as AtomicFile.WriteError {
+        setLastError("\(function): \(error.description)")
+        return Status.io.rawValue
     } catch {
         setLastError("\(function): \(error)")
         return Status.internal.rawValue
@@ -116,9 +129,7 @@ func staticCString(_ string: String) -> UnsafePointer<CChar> {
 
 private let statusNames: [Int32: UnsafePointer<CChar>] = {
     var names: [Int32: UnsafePointer<CChar>] = [:]
-    for code: Int32 in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99] {
-        names[code] = staticCString(Status(rawValue: code)!.name)
-    }
+    for (name, status) in Status.all { names[status.rawValue] = staticCString(name) }
     return names
 }()
 private let unknownStatusName = staticCString("SGX_ERR_UNKNOWN_STATUS")

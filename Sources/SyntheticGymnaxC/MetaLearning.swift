@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import CSyntheticGymnax
 import SyntheticGymnax
 
 // The meta-learning functions of include/synthetic_gymnax.h: sgx_metalearn,
@@ -10,33 +11,22 @@ import SyntheticGymnax
 // `MetaTrainer` and `TransferEvaluation`; the progress callback is called
 // from their polls, on the calling thread.
 
-/// `sgx_progress_fn`.
-public typealias ProgressFunction = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32
+/// `sgx_progress_fn`, as the header declares it.
+public typealias ProgressFunction = sgx_progress_fn
 
-/// The header's `sgx_meta_progress`, written field by field at its C
-/// offsets: five int32 (generation, generations, phase, runs_done,
-/// runs_total), four float32 (best_fitness, population_fitness,
-/// population_fitness_std, mean_fitness), a double (seconds) at offset 40.
+/// What is sent as the header's `sgx_meta_progress`.
 private struct ProgressReport {
     var generation: Int32 = 0, generations: Int32 = 0, phase: Int32 = 0, runsDone: Int32 = 0, runsTotal: Int32 = 0
     var bestFitness = Float.nan, populationFitness = Float.nan, populationFitnessStd = Float.nan, meanFitness = Float.nan
     var seconds = 0.0
 
-    static let size = 48
-
     /// Calls `callback` with the report; true to go on.
     func send(_ callback: ProgressFunction, _ user: UnsafeMutableRawPointer?) -> Bool {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.size, alignment: 8)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)
-        for (i, v) in [generation, generations, phase, runsDone, runsTotal].enumerated() {
-            buffer.storeBytes(of: v, toByteOffset: 4 * i, as: Int32.self)
-        }
-        for (i, v) in [bestFitness, populationFitness, populationFitnessStd, meanFitness].enumerated() {
-            buffer.storeBytes(of: v, toByteOffset: 20 + 4 * i, as: Float.self)
-        }
-        buffer.storeBytes(of: seconds, toByteOffset: 40, as: Double.self)
-        return callback(UnsafeRawPointer(buffer), user) == 0
+        var progress = sgx_meta_progress(
+            generation: generation, generations: generations, phase: phase, runs_done: runsDone,
+            runs_total: runsTotal, best_fitness: bestFitness, population_fitness: populationFitness,
+            population_fitness_std: populationFitnessStd, mean_fitness: meanFitness, seconds: seconds)
+        return callback(&progress, user) == 0
     }
 }
 
@@ -141,7 +131,7 @@ private func metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePoin
                 var report = ProgressReport(generation: Int32(p.generation + 1), generations: Int32(total),
                                             runsDone: Int32(p.runsDone), runsTotal: Int32(p.runsTotal))
                 if let r = p.record {
-                    report.phase = 2
+                    report.phase = Int32(SGX_PHASE_GENERATION_DONE)
                     report.bestFitness = r.bestFitness
                     report.populationFitness = r.populationFitness
                     report.populationFitnessStd = r.populationFitnessStd
@@ -149,7 +139,7 @@ private func metalearn(_ configPath: UnsafePointer<CChar>?, _ outDir: UnsafePoin
                     report.seconds = r.seconds
                     start = now()
                 } else {
-                    report.phase = p.phase == "mean" ? 1 : 0
+                    report.phase = Int32(p.phase == "mean" ? SGX_PHASE_MEAN : SGX_PHASE_POPULATION)
                     report.seconds = seconds(since: start)
                 }
                 let goOn = report.send(callback, user)
@@ -254,12 +244,12 @@ private func evaluateTransfer(_ checkpointPath: UnsafePointer<CChar>?, _ configP
         algorithms = try checkedAlgorithms(config, path: path)
     }
     guard runs >= 1 else { throw CError(.invalidArgument, "runs must be >= 1, got \(runs)") }
-    guard runs <= Int32(Limits.rollouts) else {
-        throw CError(.invalidArgument, "runs must be in 1...\(Limits.rollouts) (SGX_MAX_RUNS), got \(runs)")
+    guard runs <= SGX_MAX_RUNS else {
+        throw CError(.invalidArgument, "runs must be in 1...\(SGX_MAX_RUNS) (SGX_MAX_RUNS), got \(runs)")
     }
     let episodeCount = try count(episodes, "episodes", otherwise: config.evalConfig.numEvalEnvs)
-    guard episodeCount <= Limits.environments else {
-        throw CError(.invalidArgument, "episodes must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(episodeCount)")
+    guard episodeCount <= Int(SGX_MAX_VEC_ENVS) else {
+        throw CError(.invalidArgument, "episodes must be in 1...\(SGX_MAX_VEC_ENVS) (SGX_MAX_VEC_ENVS), got \(episodeCount)")
     }
     let needed = algorithms.count * Int(runs)
     guard returnsSize >= 0, Int(returnsSize) >= needed else {
@@ -296,7 +286,7 @@ private func evaluateTransfer(_ checkpointPath: UnsafePointer<CChar>?, _ configP
                 context: context, algorithms: algorithms, runs: Int(runs), seed: seed, executor: executor,
                 progress: callback.map { callback in
                     { done, total in
-                        let report = ProgressReport(phase: 3, runsDone: Int32(done), runsTotal: Int32(total),
+                        let report = ProgressReport(phase: Int32(SGX_PHASE_EVALUATION), runsDone: Int32(done), runsTotal: Int32(total),
                                                     seconds: seconds(since: start))
                         let goOn = report.send(callback, user)
                         if !goOn { stopped = true }

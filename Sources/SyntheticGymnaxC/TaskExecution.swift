@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import CSyntheticGymnax
 import SyntheticGymnax
 
 // The task-execution functions of include/synthetic_gymnax.h: an executor
@@ -144,8 +145,8 @@ public func sgx_task_batch_set_outcome(_ pointer: UnsafeMutableRawPointer?, _ i:
         let b = try batch(pointer)
         let at = try index(i, b)
         let data = try required(bytes, "bytes")
-        guard size >= 0, size <= Int64(Limits.outcomeBytes) else {
-            throw CError(.format, "an outcome has at most \(Limits.outcomeBytes) bytes (SGX_MAX_OUTCOME_BYTES), got size \(size)")
+        guard size >= 0, size <= Int64(SGX_MAX_OUTCOME_BYTES) else {
+            throw CError(.format, "an outcome has at most \(SGX_MAX_OUTCOME_BYTES) bytes (SGX_MAX_OUTCOME_BYTES), got size \(size)")
         }
         do {
             b.setOutcome(at, try InnerLoop.Outcome(encoded: UnsafeBufferPointer(start: data, count: Int(size))))

@@ -1,3 +1,4 @@
+import CSyntheticGymnax
 import SyntheticGymnax
 
 // The sgx_vec_env functions of include/synthetic_gymnax.h.
@@ -25,8 +26,8 @@ public func sgx_vec_env_create(_ env: OpaquePointer?, _ n: Int32, _ seed: Int64,
         out.pointee = nil
         guard let env else { throw CError(.nullPointer, "env is NULL") }
         let h = Unmanaged<EnvironmentHandle>.fromOpaque(UnsafeRawPointer(env)).takeUnretainedValue()
-        guard n >= 1, Int(n) <= Limits.environments else {
-            throw CError(.invalidArgument, "n must be in 1...\(Limits.environments) (SGX_MAX_VEC_ENVS), got \(n)")
+        guard n >= 1, n <= SGX_MAX_VEC_ENVS else {
+            throw CError(.invalidArgument, "n must be in 1...\(SGX_MAX_VEC_ENVS) (SGX_MAX_VEC_ENVS), got \(n)")
         }
         let vec = try VectorEnvironment(h.env, count: Int(n), seed: seed)
         out.pointee = OpaquePointer(Unmanaged.passRetained(vec).toOpaque())

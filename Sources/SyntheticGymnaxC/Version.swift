@@ -1,7 +1,8 @@
+import CSyntheticGymnax
 import SyntheticGymnax
 
 /// Version of the ABI in include/synthetic_gymnax.h (the library's: `libraryVersion`).
-let abiVersion: Int32 = 1
+let abiVersion = Int32(SGX_ABI_VERSION)
 
 private let versionCString = staticCString(libraryVersion)
 

@@ -21,6 +21,27 @@ final class CABITests: XCTestCase {
 
     private var lastError: String { String(cString: sgx_last_error()) }
 
+    /// The core's bounds (Limits, which knows nothing of C) are the header's.
+    func testCoreLimitsEqualTheHeaders() {
+        func constant(_ name: String) -> Int? {
+            var value: Int64 = 0
+            return sgx_abi_constant(name, &value) == Status.ok.rawValue ? Int(value) : nil
+        }
+        let pairs: [(String, Int)] = [
+            ("SGX_MAX_VEC_ENVS", Limits.environments), ("SGX_MAX_NUM_ENVS", Limits.environments),
+            ("SGX_MAX_BATCH", Limits.batch), ("SGX_MAX_BUFFER_FLOATS", Limits.bufferFloats),
+            ("SGX_MAX_LAYER_WIDTH", Limits.layerWidth), ("SGX_MAX_LAYERS", Limits.layers),
+            ("SGX_MAX_NETWORK_PARAMETERS", Limits.networkParameters), ("SGX_MAX_FILE_BYTES", Limits.fileBytes),
+            ("SGX_MAX_HEADER_BYTES", Limits.headerBytes), ("SGX_MAX_CONFIG_BYTES", Limits.configBytes),
+            ("SGX_MAX_CONFIG_DEPTH", Limits.configDepth), ("SGX_MAX_CONFIG_NODES", Limits.configNodes),
+            ("SGX_MAX_POPULATION", Limits.population), ("SGX_MAX_RUNS", Limits.rollouts),
+            ("SGX_MAX_OUTCOME_BYTES", Limits.outcomeBytes),
+        ]
+        for (name, value) in pairs { XCTAssertEqual(constant(name), value, name) }
+        XCTAssertNil(constant("SGX_MAX_NOTHING"))
+        XCTAssertTrue(lastError.contains("'SGX_MAX_NOTHING'"), lastError)
+    }
+
     func testUnknownIDNamesTheIDAndTheKnownOnes() {
         let (status, env) = create("CartPole-v0")
         XCTAssertEqual(status, Status.unknownID.rawValue)

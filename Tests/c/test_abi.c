@@ -48,6 +48,44 @@ static void test_version(void) {
     CHECK(strcmp(sgx_status_name(12345), "SGX_ERR_UNKNOWN_STATUS") == 0, "unknown status name");
 }
 
+/* sgx_abi_constant: every value equals what this compiler makes of the header. */
+static void test_abi_constant(void) {
+    static const struct { const char *name; int64_t value; } expected[] = {
+#define C(x) {#x, (int64_t)(x)}
+        C(SGX_OK), C(SGX_ERR_NULL_POINTER), C(SGX_ERR_INVALID_ARGUMENT), C(SGX_ERR_UNKNOWN_ID),
+        C(SGX_ERR_UNKNOWN_PARAMETER), C(SGX_ERR_INVALID_ACTION), C(SGX_ERR_WRONG_ACTION_TYPE),
+        C(SGX_ERR_IO), C(SGX_ERR_FORMAT), C(SGX_STOPPED), C(SGX_ERR_INTERNAL),
+        C(SGX_ABI_VERSION), C(SGX_MAX_VEC_ENVS), C(SGX_MAX_NUM_ENVS), C(SGX_MAX_BATCH),
+        C(SGX_MAX_BUFFER_FLOATS), C(SGX_MAX_LAYER_WIDTH), C(SGX_MAX_LAYERS), C(SGX_MAX_NETWORK_PARAMETERS),
+        C(SGX_MAX_FILE_BYTES), C(SGX_MAX_HEADER_BYTES), C(SGX_MAX_CONFIG_BYTES), C(SGX_MAX_CONFIG_DEPTH),
+        C(SGX_MAX_CONFIG_NODES), C(SGX_MAX_POPULATION), C(SGX_MAX_RUNS), C(SGX_MAX_OUTCOME_BYTES),
+        C(SGX_SPACE_DISCRETE), C(SGX_SPACE_BOX), C(SGX_DTYPE_FLOAT32), C(SGX_DTYPE_INT32), C(SGX_DTYPE_BOOL),
+        C(SGX_PHASE_POPULATION), C(SGX_PHASE_MEAN), C(SGX_PHASE_GENERATION_DONE), C(SGX_PHASE_EVALUATION),
+        C(sizeof(sgx_meta_progress)), C(offsetof(sgx_meta_progress, generation)),
+        C(offsetof(sgx_meta_progress, generations)), C(offsetof(sgx_meta_progress, phase)),
+        C(offsetof(sgx_meta_progress, runs_done)), C(offsetof(sgx_meta_progress, runs_total)),
+        C(offsetof(sgx_meta_progress, best_fitness)), C(offsetof(sgx_meta_progress, population_fitness)),
+        C(offsetof(sgx_meta_progress, population_fitness_std)), C(offsetof(sgx_meta_progress, mean_fitness)),
+        C(offsetof(sgx_meta_progress, seconds)),
+        C(sizeof(sgx_train_stats)), C(offsetof(sgx_train_stats, env_steps)), C(offsetof(sgx_train_stats, updates)),
+        C(offsetof(sgx_train_stats, flops)), C(offsetof(sgx_train_stats, seconds)),
+#undef C
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        int64_t value = -12345;
+        CHECK_STATUS(sgx_abi_constant(expected[i].name, &value), SGX_OK);
+        CHECK(value == expected[i].value, "%s = %lld, the header says %lld", expected[i].name,
+              (long long)value, (long long)expected[i].value);
+    }
+    int64_t value = 7;
+    CHECK_STATUS(sgx_abi_constant("SGX_NO_SUCH_THING", &value), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("SGX_NO_SUCH_THING");
+    CHECK(value == 7, "nothing written on failure");
+    CHECK_STATUS(sgx_abi_constant("offsetof(sgx_meta_progress,seconds)", &value), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_abi_constant(NULL, &value), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_abi_constant("SGX_OK", NULL), SGX_ERR_NULL_POINTER);
+}
+
 static void test_prng(void) {
     uint32_t key[2], keys[6], sub[2];
     CHECK_STATUS(sgx_prng_key(0, key), SGX_OK);
@@ -1258,6 +1296,7 @@ static void test_task_execution(void) {
 
 int main(void) {
     test_version();
+    test_abi_constant();
     test_prng();
     test_registry();
     test_cartpole();

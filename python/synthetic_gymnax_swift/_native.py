@@ -17,13 +17,16 @@ ABI_VERSION = 1
 _HERE = pathlib.Path(__file__).resolve().parent
 _LIB_NAME = "libsynthetic_gymnax.so"
 
-SGX_OK = 0
-_STATUS_NAMES = {
-    1: "SGX_ERR_NULL_POINTER", 2: "SGX_ERR_INVALID_ARGUMENT", 3: "SGX_ERR_UNKNOWN_ID",
-    4: "SGX_ERR_UNKNOWN_PARAMETER", 5: "SGX_ERR_INVALID_ACTION", 6: "SGX_ERR_WRONG_ACTION_TYPE",
-    7: "SGX_ERR_IO", 8: "SGX_ERR_FORMAT", 9: "SGX_STOPPED", 99: "SGX_ERR_INTERNAL",
-}
-SGX_STOPPED = 9
+# The header's status codes, read from the library when it is loaded
+# (sgx_abi_constant, in lib()): include/synthetic_gymnax.h is their single
+# source. Names as the header spells them.
+_STATUS_SPELLINGS = ("SGX_OK", "SGX_ERR_NULL_POINTER", "SGX_ERR_INVALID_ARGUMENT", "SGX_ERR_UNKNOWN_ID",
+                     "SGX_ERR_UNKNOWN_PARAMETER", "SGX_ERR_INVALID_ACTION", "SGX_ERR_WRONG_ACTION_TYPE",
+                     "SGX_ERR_IO", "SGX_ERR_FORMAT", "SGX_STOPPED", "SGX_ERR_INTERNAL")
+SGX_OK = SGX_ERR_NULL_POINTER = SGX_ERR_INVALID_ARGUMENT = SGX_ERR_UNKNOWN_ID = SGX_ERR_UNKNOWN_PARAMETER = None
+SGX_ERR_INVALID_ACTION = SGX_ERR_WRONG_ACTION_TYPE = SGX_ERR_IO = SGX_ERR_FORMAT = SGX_STOPPED = None
+SGX_ERR_INTERNAL = None
+_STATUS_NAMES = {}  # code -> name
 
 
 class SyntheticGymnaxError(Exception):
@@ -46,15 +49,15 @@ class CheckpointError(SyntheticGymnaxError, ValueError):
 
 
 def _error_class(status):
-    if status == 3:
+    if status == SGX_ERR_UNKNOWN_ID:
         return UnknownEnvironmentError
-    if status in (5, 6):
+    if status in (SGX_ERR_INVALID_ACTION, SGX_ERR_WRONG_ACTION_TYPE):
         return InvalidActionError
-    if status == 7:
+    if status == SGX_ERR_IO:
         return FileNotFoundError
-    if status == 8:
+    if status == SGX_ERR_FORMAT:
         return CheckpointError
-    if status in (2, 4):
+    if status in (SGX_ERR_INVALID_ARGUMENT, SGX_ERR_UNKNOWN_PARAMETER):
         return ValueError
     return SyntheticGymnaxError
 
@@ -111,7 +114,8 @@ class TrainStats(ctypes.Structure):
 
 
 class MetaProgress(ctypes.Structure):
-    """`sgx_meta_progress` (metalearning.py)."""
+    """`sgx_meta_progress` (metalearning.py); its size and offsets are checked
+    against the library's when it is loaded (`_read_abi`)."""
     _fields_ = [("generation", _i32), ("generations", _i32), ("phase", _i32), ("runs_done", _i32),
                 ("runs_total", _i32), ("best_fitness", ctypes.c_float), ("population_fitness", ctypes.c_float),
                 ("population_fitness_std", ctypes.c_float), ("mean_fitness", ctypes.c_float),
@@ -124,9 +128,32 @@ PROGRESS_FN = ctypes.CFUNCTYPE(_i32, ctypes.POINTER(MetaProgress), _vp)
 #: `sgx_executor_fn` (distributed.py): (sgx_task_batch *batch, void *user) -> status.
 EXECUTOR_FN = ctypes.CFUNCTYPE(_i32, _vp, _vp)
 
-#: `SGX_MAX_OUTCOME_BYTES`: the capacity that always suffices for sgx_task_runner_run.
-SGX_MAX_OUTCOME_BYTES = 4096
-SGX_ERR_IO = 7
+#: `SGX_MAX_OUTCOME_BYTES`: the capacity that always suffices for sgx_task_runner_run (read at load).
+SGX_MAX_OUTCOME_BYTES = None
+
+
+def _read_abi(handle, path):
+    """Sets the status codes and sizes above from the library's
+    sgx_abi_constant, and checks MetaProgress against its sgx_meta_progress."""
+    handle.sgx_abi_constant.restype = _i32
+    handle.sgx_abi_constant.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64)]
+
+    def constant(name):
+        value = ctypes.c_int64()
+        if handle.sgx_abi_constant(name.encode(), ctypes.byref(value)) != 0:
+            raise ImportError(f"{path}: sgx_abi_constant({name!r}) failed: {handle.sgx_last_error().decode()}")
+        return value.value
+
+    values = {name: constant(name) for name in _STATUS_SPELLINGS + ("SGX_MAX_OUTCOME_BYTES",)}
+    layout = {"sizeof": (constant("sizeof(sgx_meta_progress)"), ctypes.sizeof(MetaProgress))}
+    for field, _ in MetaProgress._fields_:
+        layout[field] = (constant(f"offsetof(sgx_meta_progress, {field})"), getattr(MetaProgress, field).offset)
+    wrong = {k: v for k, v in layout.items() if v[0] != v[1]}
+    if wrong:
+        raise ImportError(f"{path}: sgx_meta_progress differs from this package's MetaProgress "
+                          f"(library, package): {wrong}")
+    globals().update(values)
+    _STATUS_NAMES.update({code: name for name, code in values.items() if name in _STATUS_SPELLINGS})
 
 _i64 = ctypes.c_int64
 
@@ -235,6 +262,7 @@ def lib():
                 fn.argtypes = argtypes
         if handle.sgx_abi_version() != ABI_VERSION:
             raise ImportError(f"{path} implements ABI {handle.sgx_abi_version()}, this package needs {ABI_VERSION}")
+        _read_abi(handle, path)
         _lib = handle
         return _lib
 

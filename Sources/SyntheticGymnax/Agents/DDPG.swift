@@ -15,8 +15,9 @@
 /// are one parameter tree in rejax, so one optimiser clips their gradients
 /// together: clip_by_global_norm(max_grad_norm) then Adam(learning_rate, eps 1e-5).
 public enum DDPG {
-    /// rejax 0.0.1's DDPG hyperparameters, by its names, with its defaults.
-    public struct Configuration: AgentConfiguration {
+    /// rejax 0.0.1's DDPG hyperparameters, by its names, with its defaults
+    /// (the ones every off-policy agent has: OffPolicy.swift).
+    public struct Configuration: AgentConfiguration, DeterministicPolicyConfiguration {
         public var learningRate: Float = 0.001
         public var gamma: Float = 0.99
         /// Polyak coefficient of the targets.
@@ -24,9 +25,8 @@ public enum DDPG {
         public var explorationNoise: Float = 0.3
         public var maxGradNorm: Float = .infinity
         public var totalTimesteps = 10_000
-        /// rejax's evaluation interval, which rounds the iteration count up
-        /// per interval; nil (our default): total_timesteps. (rejax's default
-        /// interval would train a run shorter than it for a whole interval.)
+        /// nil (our default): total_timesteps. (rejax's default interval
+        /// would train a run shorter than it for a whole interval.)
         public var evalFreq: Int?
         public var numEnvs = 1
         public var gradientSteps = 1
@@ -45,59 +45,28 @@ public enum DDPG {
 
         public static let hyperparameters: [Hyperparameter<Self>] = {
             let activation = Hyperparameter<Self>.activation("activation", [\.activation])
-            let sizes = Hyperparameter<Self>.sizes("hidden_layer_sizes", [\.hiddenLayerSizes])
-            let tau = Hyperparameter<Self>.float("tau", \.tau)
-            return [
-                .float("learning_rate", \.learningRate), .float("gamma", \.gamma), tau, tau.alias("polyak"),
-                .float("exploration_noise", \.explorationNoise), .float("max_grad_norm", \.maxGradNorm),
-                .int("total_timesteps", \.totalTimesteps), .optionalInt("eval_freq", \.evalFreq),
-                .int("num_envs", \.numEnvs), .int("gradient_steps", \.gradientSteps), .int("buffer_size", \.bufferSize),
-                .int("fill_buffer", \.fillBuffer), .int("batch_size", \.batchSize),
-                .bool("normalize_observations", \.normalizeObservations),
-                activation, activation.alias("agent_kwargs.activation"),
-                sizes, sizes.alias("agent_kwargs.hidden_layer_sizes"), .float("adam_eps", \.adamEps),
-                .ignored("env"), .ignored("skip_initial_evaluation"),
-            ]
+            return replayHyperparameters + polyakHyperparameters + explorationHyperparameters
+                + [activation, activation.alias("agent_kwargs.activation")] + networkHyperparameters
         }()
 
         public func validate() throws {
-            typealias Check = HyperparameterCheck
-            try Check.nonNegative(learningRate, "learning_rate")
-            try Check.unit(gamma, "gamma")
-            try Check.unit(tau, "tau")
-            try Check.nonNegative(explorationNoise, "exploration_noise")
-            try Check.gradientNorm(maxGradNorm)
-            try Check.atLeast(totalTimesteps, 1, "total_timesteps")
-            if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.environments(numEnvs)
-            try Check.count(gradientSteps, "gradient_steps")
-            try Check.transitions(bufferSize, "buffer_size")
-            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
-            try Check.transitions(batchSize, "batch_size")
-            try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
-            try Check.nonNegative(adamEps, "adam_eps")
+            try validateReplay()
+            try validatePolyak()
+            try validateExploration()
         }
 
-        public var iterations: Int {
-            trainingIterations(totalTimesteps: totalTimesteps, evalFreq: evalFreq, stepsPerIteration: numEnvs)
-        }
+        public var iterations: Int { iterations(stepsPerIteration: numEnvs) }
     }
 
     /// Trains on `env` (continuous actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
-        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
-        result.policy.notes["seed"] = "\(seed)"
-        return result
+        try training(seed: seed) { try train(on: env, configuration: c, key: $0) }
     }
 
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         try c.checkFootprint(on: env)
-        guard case .box(let box) = env.actionSpace else {
-            throw AgentError.unsupportedEnvironment("DDPG needs continuous actions; \(env.name) has discrete ones")
-        }
-        let (obsSize, d, B) = (env.observationSize, box.size, c.batchSize)
 
         // Keys as rejax 0.0.1's initialize_train_state; the agent's two
         // modules take the init key's halves.
@@ -105,20 +74,14 @@ public enum DDPG {
         let (actorKey, criticKey) = rng.splitOff().split()
         let resetKey = rng.splitOff()
 
-        let actor = DenseNetwork(shape: NetworkShape(input: obsSize, hidden: c.hiddenLayerSizes, output: d,
-                                                     activation: c.activation), key: actorKey)
-        let critic = DenseNetwork(shape: NetworkShape(input: obsSize + d, hidden: c.hiddenLayerSizes, output: 1,
-                                                      activation: c.activation), key: criticKey)
-        let (actorTarget, criticTarget) = (actor.copy(), critic.copy())
-        let adam = Adam.Configuration(learningRate: c.learningRate, eps: c.adamEps, maxGradNorm: c.maxGradNorm)
-        let actorOptimizer = Adam(count: actor.parameterCount, adam)
-        let criticOptimizer = Adam(count: critic.parameterCount, adam)
-
-        let collector = TransitionCollector(env: env, numEnvs: c.numEnvs, bufferSize: c.bufferSize, resetKey: resetKey,
-                                            normalizeObservations: c.normalizeObservations)
+        let agent = try DeterministicActorCritic(
+            "DDPG", on: env, configuration: c, actorActivation: c.activation, criticActivation: c.activation,
+            actorKey: actorKey, criticKeys: [criticKey], resetKey: resetKey)
+        let (actor, critic, actorTarget, criticTarget) = (agent.actor, agent.critics[0], agent.actorTarget, agent.criticTargets[0])
+        let (box, obsSize, d, B) = (agent.box, agent.observationSize, agent.actionSize, c.batchSize)
+        let (actions, raw) = (agent.actions, agent.raw)
         let batch = Minibatch(size: B, observationSize: obsSize, actionSize: d)
-        let rows = Swift.max(c.numEnvs, B)
-        let actions = Buffer(rows * d), raw = Buffer(rows * d), targetActions = Buffer(B * d)
+        let targetActions = Buffer(B * d)
         let criticInput = Buffer(B * (obsSize + d)), inputGrad = Buffer(B * (obsSize + d))
         let out = Buffer(B), grad = Buffer(B)
         var updates = 0
@@ -147,44 +110,26 @@ public enum DDPG {
             for r in 0..<B { grad.p[r] = (out.p[r] - grad.p[r]) / Float(B) }
             critic.backward(outputGradient: grad.p)
 
+            // One optimiser over both, as rejax's single parameter tree.
             let norm = Adam.globalNorm([actor, critic])
-            actorOptimizer.step(actor, globalNorm: norm)
-            criticOptimizer.step(critic, globalNorm: norm)
+            agent.actorOptimizer.step(actor, globalNorm: norm)
+            agent.criticOptimizers[0].step(critic, globalNorm: norm)
             updates += 1
         }
 
         for _ in 0..<c.iterations {
-            let startTraining = collector.globalStep > c.fillBuffer
+            let startTraining = agent.collector.globalStep > c.fillBuffer
             let actionKey = rng.splitOff()
-            if startTraining {
-                actor.forward(rows: c.numEnvs, input: collector.actingObservations, output: raw.p)
-                ActionSampling.squash(rows: c.numEnvs, raw.p, into: actions.p, box: box)
-                ActionSampling.explore(rows: c.numEnvs, actions.p, noise: c.explorationNoise, key: actionKey.split(index: 1),
-                                       box: box)
-            } else {
-                collector.uniformActions(key: actionKey, into: actions.p)
-            }
-            collector.step(key: rng.splitOff(), actions: actions.p)
+            agent.act(c, exploring: startTraining, actionKey: actionKey, noiseKey: actionKey.split(index: 1),
+                      stepKey: rng.splitOff())
             if startTraining {
                 for _ in 0..<c.gradientSteps {
-                    collector.sample(into: batch, key: rng.splitOff())
+                    agent.collector.sample(into: batch, key: rng.splitOff())
                     update()
                 }
             }
-            actorTarget.moveToward(actor, polyak: c.tau)
-            criticTarget.moveToward(critic, polyak: c.tau)
+            agent.moveTargets(tau: c.tau)
         }
-
-        let policy = Policy(
-            algorithm: "ddpg", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
-            head: .deterministic, actionSpace: env.actionSpace, observationNormalization: collector.rms,
-            notes: c.notes(key: key))
-        return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
-                              multiplyAdds: [actor, critic, actorTarget, criticTarget].reduce(0) { $0 + $1.multiplyAdds })
+        return agent.result("ddpg", on: env, configuration: c, key: key, updates: updates)
     }
-}
-
-extension DDPG.Configuration: TrainingFootprint {
-    var storedTransitions: Int { bufferSize }
-    var storedTransitionsName: String { "buffer_size" }
 }

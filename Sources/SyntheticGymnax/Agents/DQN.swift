@@ -29,7 +29,7 @@ public enum DQN {
     }
 
     /// rejax 0.0.1's DQN hyperparameters, by its names, with its defaults.
-    public struct Configuration: AgentConfiguration {
+    public struct Configuration: AgentConfiguration, ReplayConfiguration {
         public var learningRate: Float = 0.005
         public var gamma: Float = 0.99
         public var maxGradNorm: Float = .infinity
@@ -62,51 +62,31 @@ public enum DQN {
 
         public static let hyperparameters: [Hyperparameter<Self>] = {
             let activation = Hyperparameter<Self>.activation("activation", [\.activation])
-            let sizes = Hyperparameter<Self>.sizes("hidden_layer_sizes", [\.hiddenLayerSizes])
-            return [
-                .float("learning_rate", \.learningRate), .float("gamma", \.gamma), .float("max_grad_norm", \.maxGradNorm),
-                .float("eps_start", \.epsStart), .float("eps_end", \.epsEnd), .int("target_update_freq", \.targetUpdateFreq),
-                .bool("ddqn", \.ddqn), .int("total_timesteps", \.totalTimesteps), .optionalInt("eval_freq", \.evalFreq),
-                .int("num_envs", \.numEnvs), .float("exploration_fraction", \.explorationFraction),
-                .int("buffer_size", \.bufferSize), .int("fill_buffer", \.fillBuffer), .int("batch_size", \.batchSize),
-                .int("gradient_steps", \.gradientSteps), .bool("normalize_observations", \.normalizeObservations),
+            return replayHyperparameters + [
+                .float("max_grad_norm", \.maxGradNorm), .float("eps_start", \.epsStart), .float("eps_end", \.epsEnd),
+                .int("target_update_freq", \.targetUpdateFreq), .bool("ddqn", \.ddqn),
+                .float("exploration_fraction", \.explorationFraction),
                 .choice("agent", \.network), activation, activation.alias("agent_kwargs.activation"),
-                sizes, sizes.alias("agent_kwargs.hidden_layer_sizes"), .float("adam_eps", \.adamEps),
-                .ignored("env"), .ignored("skip_initial_evaluation"),
-            ]
+            ] + networkHyperparameters
         }()
 
         public func validate() throws {
+            try validateReplay()
             typealias Check = HyperparameterCheck
-            try Check.nonNegative(learningRate, "learning_rate")
-            try Check.unit(gamma, "gamma")
             try Check.gradientNorm(maxGradNorm)
             try Check.unit(epsStart, "eps_start")
             try Check.unit(epsEnd, "eps_end")
             try Check.count(targetUpdateFreq, "target_update_freq")
-            try Check.atLeast(totalTimesteps, 1, "total_timesteps")
-            if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.environments(numEnvs)
             try Check.unit(explorationFraction, "exploration_fraction")
-            try Check.transitions(bufferSize, "buffer_size")
-            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
-            try Check.transitions(batchSize, "batch_size")
-            try Check.count(gradientSteps, "gradient_steps")
-            try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
-            try Check.nonNegative(adamEps, "adam_eps")
         }
 
         /// Environment steps per iteration: one per environment.
-        public var iterations: Int {
-            trainingIterations(totalTimesteps: totalTimesteps, evalFreq: evalFreq, stepsPerIteration: numEnvs)
-        }
+        public var iterations: Int { iterations(stepsPerIteration: numEnvs) }
     }
 
     /// Trains on `env` (discrete actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
-        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
-        result.policy.notes["seed"] = "\(seed)"
-        return result
+        try training(seed: seed) { try train(on: env, configuration: c, key: $0) }
     }
 
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
@@ -229,9 +209,4 @@ public enum DQN {
             for k in 0..<n { q[r * n + k] = row[0] + (row[1 + k] - mean) }
         }
     }
-}
-
-extension DQN.Configuration: TrainingFootprint {
-    var storedTransitions: Int { bufferSize }
-    var storedTransitionsName: String { "buffer_size" }
 }

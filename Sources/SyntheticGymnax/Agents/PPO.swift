@@ -162,9 +162,9 @@ public enum PPO {
         // Keys as rejax's init_state: `rng, sub = split(rng)` per registered
         // init, in name order (base rng, environments, networks).
         var initRNG = key
-        var rng = splitOff(&initRNG)
-        let envKey = splitOff(&initRNG).split(index: 1)
-        let networkKey = splitOff(&initRNG)
+        var rng = initRNG.splitOff()
+        let envKey = initRNG.splitOff().split(index: 1)
+        let networkKey = initRNG.splitOff()
         let (actorKey, criticKey) = (networkKey.split(index: 1), networkKey.split(index: 2))
 
         // Networks and optimisers.
@@ -236,7 +236,7 @@ public enum PPO {
         for _ in 0..<c.iterations {
             // 1. Rollout.
             for t in 0..<T {
-                let (stepKey, actionKey) = splitOff(&rng).split()
+                let (stepKey, actionKey) = rng.splitOff().split()
                 let at = t * N
                 (obs.p + at * obsSize).update(from: lastObs.p, count: N * obsSize)
                 actor.forward(rows: N, input: lastObs.p, output: head.p)
@@ -295,7 +295,7 @@ public enum PPO {
 
             // 3. Epochs of minibatch updates.
             for _ in 0..<c.numEpochs {
-                shuffle(&permutation, key: splitOff(&rng), sortKeys: &sortKeys)
+                rng.splitOff().permutation(into: &permutation, sortKeys: &sortKeys)
                 for m in 0..<c.numMinibatches {
                     for r in 0..<B {
                         let i = permutation[m * B + r]
@@ -415,30 +415,6 @@ public enum PPO {
             let d: Float
             if l1 > l2 { d = 2 * e1 } else if l2 > l1 { d = inside * 2 * e2 } else { d = 0.5 * 2 * e1 + 0.5 * inside * 2 * e2 }
             g[r] = scale * d
-        }
-    }
-
-    // MARK: Helpers
-
-    /// rejax's `rng, sub = jax.random.split(rng)`: returns sub.
-    @inline(__always)
-    static func splitOff(_ key: inout PRNGKey) -> PRNGKey { key.splitOff() }
-
-    /// `jax.random.permutation(key, n)`: rounds of a stable sort by random
-    /// 32-bit keys (one round below ~1600 elements).
-    static func shuffle(_ order: inout [Int], key: PRNGKey, sortKeys: inout [UInt32]) {
-        let n = order.count
-        for i in 0..<n { order[i] = i }
-        let rounds = Int((3 * log(Double(Swift.max(1, n))) / log(Double(UInt32.max))).rounded(.up))
-        var key = key
-        for _ in 0..<rounds {
-            let sub = splitOff(&key)
-            sub.bits(count: n, into: &sortKeys)
-            // sort_key_val: the keys belong to positions; values follow them.
-            let bits = sortKeys
-            var positions = Array(0..<n)
-            positions.sort { bits[$0] != bits[$1] ? bits[$0] < bits[$1] : $0 < $1 }
-            order = positions.map { order[$0] }
         }
     }
 }

@@ -27,8 +27,9 @@ public enum SAC {
     /// The policy's log standard deviations are clipped to this range.
     public static let logStdRange: ClosedRange<Float> = -10...2
 
-    /// rejax 0.0.1's SAC hyperparameters, by its names, with its defaults.
-    public struct Configuration: AgentConfiguration {
+    /// rejax 0.0.1's SAC hyperparameters, by its names, with its defaults
+    /// (the ones every off-policy agent has: OffPolicy.swift).
+    public struct Configuration: AgentConfiguration, PolyakConfiguration {
         public var learningRate: Float = 0.001
         public var gamma: Float = 0.99
         /// Polyak coefficient of the target critics (rejax ≥ 0.1: `polyak`).
@@ -37,9 +38,8 @@ public enum SAC {
         /// Rewards are multiplied by this before learning.
         public var rewardScaling: Float = 1
         public var totalTimesteps = 100_000
-        /// rejax's evaluation interval, which rounds the iteration count up
-        /// per interval; nil (our default): total_timesteps. (rejax's default
-        /// interval would train a run shorter than it for a whole interval.)
+        /// nil (our default): total_timesteps. (rejax's default interval
+        /// would train a run shorter than it for a whole interval.)
         public var evalFreq: Int?
         public var numEnvs = 1
         public var bufferSize = 100_000
@@ -57,49 +57,26 @@ public enum SAC {
 
         public static let hyperparameters: [Hyperparameter<Self>] = {
             let activation = Hyperparameter<Self>.activation("activation", [\.activation])
-            let sizes = Hyperparameter<Self>.sizes("hidden_layer_sizes", [\.hiddenLayerSizes])
-            let tau = Hyperparameter<Self>.float("tau", \.tau)
-            return [
-                .float("learning_rate", \.learningRate), .float("gamma", \.gamma), tau, tau.alias("polyak"),
+            return replayHyperparameters + polyakHyperparameters + [
                 .float("target_entropy_ratio", \.targetEntropyRatio), .float("reward_scaling", \.rewardScaling),
-                .int("total_timesteps", \.totalTimesteps), .optionalInt("eval_freq", \.evalFreq),
-                .int("num_envs", \.numEnvs), .int("buffer_size", \.bufferSize), .int("fill_buffer", \.fillBuffer),
-                .int("batch_size", \.batchSize), .int("gradient_steps", \.gradientSteps),
-                .bool("normalize_observations", \.normalizeObservations),
                 activation, activation.alias("agent_kwargs.activation"),
-                sizes, sizes.alias("agent_kwargs.hidden_layer_sizes"), .float("adam_eps", \.adamEps),
-                .ignored("env"), .ignored("skip_initial_evaluation"),
-            ]
+            ] + networkHyperparameters
         }()
 
         public func validate() throws {
+            try validateReplay()
+            try validatePolyak()
             typealias Check = HyperparameterCheck
-            try Check.nonNegative(learningRate, "learning_rate")
-            try Check.unit(gamma, "gamma")
-            try Check.unit(tau, "tau")
             try Check.require(targetEntropyRatio.isFinite, "target_entropy_ratio", "must be finite, got \(targetEntropyRatio)")
             try Check.require(rewardScaling.isFinite, "reward_scaling", "must be finite, got \(rewardScaling)")
-            try Check.atLeast(totalTimesteps, 1, "total_timesteps")
-            if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.environments(numEnvs)
-            try Check.transitions(bufferSize, "buffer_size")
-            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
-            try Check.transitions(batchSize, "batch_size")
-            try Check.count(gradientSteps, "gradient_steps")
-            try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
-            try Check.nonNegative(adamEps, "adam_eps")
         }
 
-        public var iterations: Int {
-            trainingIterations(totalTimesteps: totalTimesteps, evalFreq: evalFreq, stepsPerIteration: numEnvs)
-        }
+        public var iterations: Int { iterations(stepsPerIteration: numEnvs) }
     }
 
     /// Trains on `env` from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
-        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
-        result.policy.notes["seed"] = "\(seed)"
-        return result
+        try training(seed: seed) { try train(on: env, configuration: c, key: $0) }
     }
 
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
@@ -357,9 +334,4 @@ public enum SAC {
     /// log(1 + eˣ), stably.
     @inline(__always)
     static func softplus(_ x: Float) -> Float { Swift.max(x, 0) + log1pf(expf(-Swift.abs(x))) }
-}
-
-extension SAC.Configuration: TrainingFootprint {
-    var storedTransitions: Int { bufferSize }
-    var storedTransitionsName: String { "buffer_size" }
 }

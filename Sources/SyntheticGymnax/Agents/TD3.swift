@@ -17,8 +17,9 @@
 /// clip_by_global_norm(max_grad_norm) (over both critics together) then
 /// Adam(learning_rate, eps 1e-5).
 public enum TD3 {
-    /// rejax 0.0.1's TD3 hyperparameters, by its names, with its defaults.
-    public struct Configuration: AgentConfiguration {
+    /// rejax 0.0.1's TD3 hyperparameters, by its names, with its defaults
+    /// (the ones every off-policy agent has: OffPolicy.swift).
+    public struct Configuration: AgentConfiguration, DeterministicPolicyConfiguration {
         public var learningRate: Float = 0.001
         public var gamma: Float = 0.99
         /// Polyak coefficient of the targets (rejax ≥ 0.1: `polyak`).
@@ -29,9 +30,8 @@ public enum TD3 {
         public var maxGradNorm: Float = .infinity
         public var totalTimesteps = 10_000
         public var policyDelay = 2
-        /// rejax's evaluation interval, which rounds the iteration count up
-        /// per interval; nil (our default): total_timesteps. (rejax's default
-        /// interval would train a run shorter than it for a whole interval.)
+        /// nil (our default): total_timesteps. (rejax's default interval
+        /// would train a run shorter than it for a whole interval.)
         public var evalFreq: Int?
         public var numEnvs = 1
         public var gradientSteps = 1
@@ -50,70 +50,40 @@ public enum TD3 {
 
         public static let algorithm = "td3"
 
-        public static let hyperparameters: [Hyperparameter<Self>] = {
-            let tau = Hyperparameter<Self>.float("tau", \.tau)
-            let sizes = Hyperparameter<Self>.sizes("hidden_layer_sizes", [\.hiddenLayerSizes])
-            return [
-                .float("learning_rate", \.learningRate), .float("gamma", \.gamma), tau, tau.alias("polyak"),
-                .float("exploration_noise", \.explorationNoise), .float("target_noise", \.targetNoise),
-                .float("target_noise_clip", \.targetNoiseClip), .float("max_grad_norm", \.maxGradNorm),
-                .int("total_timesteps", \.totalTimesteps), .int("policy_delay", \.policyDelay),
-                .optionalInt("eval_freq", \.evalFreq), .int("num_envs", \.numEnvs), .int("gradient_steps", \.gradientSteps),
-                .int("buffer_size", \.bufferSize), .int("fill_buffer", \.fillBuffer), .int("batch_size", \.batchSize),
-                .bool("normalize_observations", \.normalizeObservations),
+        public static let hyperparameters: [Hyperparameter<Self>] =
+            replayHyperparameters + polyakHyperparameters + explorationHyperparameters + [
+                .float("target_noise", \.targetNoise), .float("target_noise_clip", \.targetNoiseClip),
+                .int("policy_delay", \.policyDelay),
                 .activation("actor_kwargs.activation", [\.actorActivation]),
                 .activation("critic_kwargs.activation", [\.criticActivation]),
                 // One activation for both (rejax ≥ 0.1's agent_kwargs).
                 Hyperparameter<Self>.activation("activation", [\.actorActivation, \.criticActivation]).alias("activation"),
                 Hyperparameter<Self>.activation("agent_kwargs.activation", [\.actorActivation, \.criticActivation])
                     .alias("agent_kwargs.activation"),
-                sizes, sizes.alias("agent_kwargs.hidden_layer_sizes"), .float("adam_eps", \.adamEps),
-                .ignored("env"), .ignored("skip_initial_evaluation"),
-            ]
-        }()
+            ] + networkHyperparameters
 
         public func validate() throws {
-            typealias Check = HyperparameterCheck
-            try Check.nonNegative(learningRate, "learning_rate")
-            try Check.unit(gamma, "gamma")
-            try Check.unit(tau, "tau")
-            try Check.nonNegative(explorationNoise, "exploration_noise")
-            try Check.nonNegative(targetNoise, "target_noise")
-            try Check.nonNegative(targetNoiseClip, "target_noise_clip")
-            try Check.gradientNorm(maxGradNorm)
-            try Check.atLeast(totalTimesteps, 1, "total_timesteps")
-            try Check.count(policyDelay, "policy_delay")
-            if let evalFreq { try Check.atLeast(evalFreq, 1, "eval_freq") }
-            try Check.environments(numEnvs)
-            try Check.count(gradientSteps, "gradient_steps")
-            try Check.transitions(bufferSize, "buffer_size")
-            try Check.count(fillBuffer, "fill_buffer", minimum: 0)
-            try Check.transitions(batchSize, "batch_size")
-            try Check.sizes(hiddenLayerSizes, "hidden_layer_sizes")
-            try Check.nonNegative(adamEps, "adam_eps")
+            try validateReplay()
+            try validatePolyak()
+            try validateExploration()
+            try HyperparameterCheck.nonNegative(targetNoise, "target_noise")
+            try HyperparameterCheck.nonNegative(targetNoiseClip, "target_noise_clip")
+            try HyperparameterCheck.count(policyDelay, "policy_delay")
         }
 
         /// Iterations of policy_delay environment-step rounds.
-        public var iterations: Int {
-            trainingIterations(totalTimesteps: totalTimesteps, evalFreq: evalFreq, stepsPerIteration: numEnvs * policyDelay)
-        }
+        public var iterations: Int { iterations(stepsPerIteration: numEnvs * policyDelay) }
     }
 
     /// Trains on `env` (continuous actions) from `seed`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, seed: Int64 = 0) throws -> TrainingResult {
-        var result = try train(on: env, configuration: c, key: PRNGKey(seed: seed))
-        result.policy.notes["seed"] = "\(seed)"
-        return result
+        try training(seed: seed) { try train(on: env, configuration: c, key: $0) }
     }
 
     /// Trains from a JAX key, as rejax's `train(config, rng)`.
     public static func train(on env: AnyEnvironment, configuration c: Configuration, key: PRNGKey) throws -> TrainingResult {
         try c.validate()
         try c.checkFootprint(on: env)
-        guard case .box(let box) = env.actionSpace else {
-            throw AgentError.unsupportedEnvironment("TD3 needs continuous actions; \(env.name) has discrete ones")
-        }
-        let (obsSize, d, B) = (env.observationSize, box.size, c.batchSize)
 
         // Keys as rejax 0.0.1's initialize_train_state.
         let initKeys = key.split(3)
@@ -121,20 +91,14 @@ public enum TD3 {
         let criticKeys = initKeys[1].split(2)
         let resetKey = rng.splitOff()
 
-        let actor = DenseNetwork(shape: NetworkShape(input: obsSize, hidden: c.hiddenLayerSizes, output: d,
-                                                     activation: c.actorActivation), key: initKeys[2])
-        let criticShape = NetworkShape(input: obsSize + d, hidden: c.hiddenLayerSizes, output: 1, activation: c.criticActivation)
-        let critics = criticKeys.map { DenseNetwork(shape: criticShape, key: $0) }
-        let actorTarget = actor.copy()
-        let criticTargets = critics.map { $0.copy() }
-        let adam = Adam.Configuration(learningRate: c.learningRate, eps: c.adamEps, maxGradNorm: c.maxGradNorm)
-        let actorOptimizer = Adam(count: actor.parameterCount, adam)
-        let criticOptimizers = critics.map { Adam(count: $0.parameterCount, adam) }
-
-        let collector = TransitionCollector(env: env, numEnvs: c.numEnvs, bufferSize: c.bufferSize, resetKey: resetKey,
-                                            normalizeObservations: c.normalizeObservations)
+        let agent = try DeterministicActorCritic(
+            "TD3", on: env, configuration: c, actorActivation: c.actorActivation,
+            criticActivation: c.criticActivation, actorKey: initKeys[2], criticKeys: criticKeys, resetKey: resetKey)
+        let (actor, actorTarget, critics, criticTargets) = (agent.actor, agent.actorTarget, agent.critics, agent.criticTargets)
+        let (actorOptimizer, criticOptimizers) = (agent.actorOptimizer, agent.criticOptimizers)
+        let (box, obsSize, d, B) = (agent.box, agent.observationSize, agent.actionSize, c.batchSize)
+        let (actions, raw) = (agent.actions, agent.raw)
         let batches = (0..<c.gradientSteps).map { _ in Minibatch(size: B, observationSize: obsSize, actionSize: d) }
-        let actions = Buffer(Swift.max(c.numEnvs, B) * d), raw = Buffer(Swift.max(c.numEnvs, B) * d)
         let criticInput = Buffer(B * (obsSize + d)), targetValues = Buffer(B)
         let out = [Buffer(B), Buffer(B)], grad = [Buffer(B), Buffer(B)]
         let inputGrad = [Buffer(B * (obsSize + d)), Buffer(B * (obsSize + d))]
@@ -185,42 +149,23 @@ public enum TD3 {
         for _ in 0..<c.iterations {
             var sampled = false
             for _ in 0..<c.policyDelay {
-                let startTraining = collector.globalStep > c.fillBuffer
+                let startTraining = agent.collector.globalStep > c.fillBuffer
                 let actionKey = rng.splitOff()
-                if startTraining {
-                    actor.forward(rows: c.numEnvs, input: collector.actingObservations, output: raw.p)
-                    ActionSampling.squash(rows: c.numEnvs, raw.p, into: actions.p, box: box)
-                    ActionSampling.explore(rows: c.numEnvs, actions.p, noise: c.explorationNoise, key: actionKey, box: box)
-                } else {
-                    collector.uniformActions(key: actionKey, into: actions.p)
-                }
-                collector.step(key: rng.splitOff(), actions: actions.p)
+                agent.act(c, exploring: startTraining, actionKey: actionKey, noiseKey: actionKey, stepKey: rng.splitOff())
                 sampled = startTraining
                 if startTraining {
                     for batch in batches {
-                        collector.sample(into: batch, key: rng.splitOff())
+                        agent.collector.sample(into: batch, key: rng.splitOff())
                         // rejax draws the target noise from the state's key itself.
                         updateCritics(batch, noiseKey: rng)
                     }
                 }
             }
-            if sampled && collector.globalStep > c.fillBuffer {
+            if sampled && agent.collector.globalStep > c.fillBuffer {
                 for batch in batches { updateActor(batch) }
             }
-            actorTarget.moveToward(actor, polyak: c.tau)
-            for i in 0..<2 { criticTargets[i].moveToward(critics[i], polyak: c.tau) }
+            agent.moveTargets(tau: c.tau)
         }
-
-        let policy = Policy(
-            algorithm: "td3", environmentID: env.name, shape: actor.shape, parameters: actor.parameters,
-            head: .deterministic, actionSpace: env.actionSpace, observationNormalization: collector.rms,
-            notes: c.notes(key: key))
-        return TrainingResult(policy: policy, environmentSteps: collector.globalStep, updates: updates,
-                              multiplyAdds: ([actor, actorTarget] + critics + criticTargets).reduce(0) { $0 + $1.multiplyAdds })
+        return agent.result("td3", on: env, configuration: c, key: key, updates: updates)
     }
-}
-
-extension TD3.Configuration: TrainingFootprint {
-    var storedTransitions: Int { bufferSize }
-    var storedTransitionsName: String { "buffer_size" }
 }

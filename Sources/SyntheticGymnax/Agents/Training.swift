@@ -1,8 +1,8 @@
 /// Every agent behind one entry point: train by algorithm name with
 /// hyperparameters by rejax's names, as the upstream meta-training configs
 /// write them (nested keyword arguments joined with ".", e.g.
-/// "agent_kwargs.activation"). The meta-learner, the C ABI, Python and the
-/// command-line tool all train through `Agents.train`.
+/// "agent_kwargs.activation"). Every caller (the meta-learner, the
+/// library's interfaces, the command-line tool) trains through `Agents.train`.
 
 /// What every agent's training returns.
 public struct TrainingResult: Sendable {

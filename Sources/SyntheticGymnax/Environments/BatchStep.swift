@@ -1,6 +1,65 @@
-/// The buffers of one batched `step` call (see `Environment.step(count:...)`)
-/// and what stepping them needs, one environment at a time (`stepOne`, the
-/// reference) or a tile of up to `Tile.size` at a time (`tiles(_:)`).
+/// The buffers of one batched `reset`: `count` environments, one key (two
+/// words) each; the outputs hold count observations, count states and count
+/// times.
+@frozen
+public struct ResetBatch {
+    public let count: Int
+    public let keys: UnsafePointer<UInt32>
+    public let observations: UnsafeMutablePointer<Float>
+    public let states: UnsafeMutablePointer<Float>
+    public let times: UnsafeMutablePointer<Int32>
+
+    @inlinable
+    public init(count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
+                states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>) {
+        (self.count, self.keys, self.observations, self.states, self.times) = (count, keys, observations, states, times)
+    }
+
+    @inlinable @inline(__always)
+    public func key(_ i: Int) -> PRNGKey { PRNGKey(keys[2 * i], keys[2 * i + 1]) }
+}
+
+/// The buffers of one batched `step` with auto-reset, whatever the
+/// environment: `count` environments, one key each; `actions` holds
+/// `count * actionSpace.size` floats (already validated). The outputs may
+/// alias `states` / `times`. The optional outputs are skipped when nil:
+/// terminal flags, time-limit flags, and the observations before the reset.
+@frozen
+public struct StepBuffers {
+    public let count: Int
+    public let keys: UnsafePointer<UInt32>
+    public let states: UnsafePointer<Float>
+    public let times: UnsafePointer<Int32>
+    public let actions: UnsafePointer<Float>
+    public let observations: UnsafeMutablePointer<Float>
+    public let nextStates: UnsafeMutablePointer<Float>
+    public let nextTimes: UnsafeMutablePointer<Int32>
+    public let rewards: UnsafeMutablePointer<Float>
+    public let dones: UnsafeMutablePointer<UInt8>
+    public let terminations: UnsafeMutablePointer<UInt8>?
+    public let truncations: UnsafeMutablePointer<UInt8>?
+    public let finalObservations: UnsafeMutablePointer<Float>?
+
+    @inlinable
+    public init(
+        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
+        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
+        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
+        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
+        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
+        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
+    ) {
+        (self.count, self.keys, self.states, self.times, self.actions) = (count, keys, states, times, actions)
+        (self.observations, self.nextStates, self.nextTimes) = (observations, nextStates, nextTimes)
+        (self.rewards, self.dones, self.terminations, self.truncations, self.finalObservations) =
+            (rewards, dones, terminations, truncations, finalObservations)
+    }
+}
+
+/// A batched `step` of one environment type: the environment, the buffers
+/// (`StepBuffers`, copied flat here for the hot loops) and what stepping
+/// them needs, one environment at a time (`stepOne`, the reference) or a
+/// tile of up to `Tile.size` at a time (`tiles(_:)`).
 ///
 /// Vectorised steps follow one pattern: copy the tile's states into rows
 /// (one array per state field), run the same scalar equations as `stepEnv`
@@ -12,6 +71,7 @@
 @frozen
 public struct StepBatch<Env: Environment> {
     public let env: Env
+    public let count: Int
     public let keys: UnsafePointer<UInt32>
     public let states: UnsafePointer<Float>
     public let times: UnsafePointer<Int32>
@@ -27,18 +87,11 @@ public struct StepBatch<Env: Environment> {
     public let observationSize: Int, stateSize: Int, actionSize: Int
 
     @inlinable
-    public init(
-        env: Env, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
-        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
-        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
-        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>?,
-        truncations: UnsafeMutablePointer<UInt8>?, finalObservations: UnsafeMutablePointer<Float>?
-    ) {
-        (self.env, self.keys, self.states, self.times, self.actions) = (env, keys, states, times, actions)
-        (self.observations, self.nextStates, self.nextTimes) = (observations, nextStates, nextTimes)
-        (self.rewards, self.dones, self.terminations, self.truncations, self.finalObservations) =
-            (rewards, dones, terminations, truncations, finalObservations)
+    public init(env: Env, _ b: StepBuffers) {
+        (self.env, count, keys, states, times, actions) = (env, b.count, b.keys, b.states, b.times, b.actions)
+        (observations, nextStates, nextTimes) = (b.observations, b.nextStates, b.nextTimes)
+        (rewards, dones, terminations, truncations, finalObservations) =
+            (b.rewards, b.dones, b.terminations, b.truncations, b.finalObservations)
         observationSize = env.observationSize
         stateSize = env.stateSize
         actionSize = env.actionSpace.size

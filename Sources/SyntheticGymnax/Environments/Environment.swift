@@ -2,7 +2,7 @@
 /// an environment is a value holding its parameters plus two pure functions,
 /// `resetEnv` and `stepEnv`. Auto-reset, key splitting and batching live here,
 /// once, for every environment.
-public protocol Environment: Sendable {
+public protocol Environment: BatchedEnvironment {
     associatedtype State: EnvironmentState
 
     /// gymnax's `env.name`, e.g. "CartPole-v1".
@@ -41,10 +41,60 @@ public protocol Environment: Sendable {
     /// Writes a state in its flat float32 form (`stateSize` floats).
     func storeState(_ state: State, into out: UnsafeMutablePointer<Float>)
 
+    /// gymnax `env.step` with auto-reset (the default below). An environment
+    /// may add to it (the MuJoCo tasks flag a reset that follows an unstable
+    /// simulation); generic code sees the same as concrete code.
+    func step(key: PRNGKey, state: State, action: UnsafePointer<Float>) -> Transition<State>
+
+    /// Batched reset. The default resets the environments one at a time
+    /// (`resetEnv`), in parallel chunks.
+    func reset(_ batch: ResetBatch)
+    /// Batched `step` with auto-reset. The default splits the batch between
+    /// threads and steps each chunk with `step(_:of:)`; an environment
+    /// overrides it to batch differently (the synthetic one runs its
+    /// networks on whole chunks, the MuJoCo ones use threads from a few
+    /// environments on).
+    func step(_ batch: StepBatch<Self>)
     /// Batched `step` of environments `range` of `batch` (BatchStep.swift).
     /// The default steps them one at a time (`batch.stepOne`); environments
     /// override it with a vectorised version that gives identical results.
     func step(_ range: Range<Int>, of batch: StepBatch<Self>)
+}
+
+/// What can reset and step batches of environments given their buffers:
+/// every `Environment`, and `AnyEnvironment`.
+public protocol BatchedEnvironment: Sendable {
+    /// Batched reset (see `ResetBatch`).
+    func reset(_ batch: ResetBatch)
+    /// Batched step with auto-reset (see `StepBuffers`).
+    func step(_ buffers: StepBuffers)
+}
+
+extension BatchedEnvironment {
+    /// `reset(_:)` with the buffers as arguments.
+    @inlinable
+    public func reset(
+        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
+        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
+    ) {
+        reset(ResetBatch(count: count, keys: keys, observations: observations, states: states, times: times))
+    }
+
+    /// `step(_:)` with the buffers as arguments (for callers holding arrays).
+    @inlinable
+    public func step(
+        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
+        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
+        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
+        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
+        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
+        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
+    ) {
+        step(StepBuffers(count: count, keys: keys, states: states, times: times, actions: actions,
+                         observations: observations, nextStates: nextStates, nextTimes: nextTimes,
+                         rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
+                         finalObservations: finalObservations))
+    }
 }
 
 /// A state carries gymnax's step counter.
@@ -185,43 +235,26 @@ extension Environment {
 // MARK: - Batches
 
 extension Environment {
-    /// Batched reset of `count` environments, one key (two words) each.
-    /// Buffers hold count keys, count observations, count states and count times.
     @inlinable
-    public func reset(
-        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
-        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
-    ) {
+    public func reset(_ batch: ResetBatch) {
         let obsSize = observationSize, stateSize = self.stateSize
-        parallelChunks(count: count) { range in
+        parallelChunks(count: batch.count) { range in
             for i in range {
-                let state = resetEnv(key: PRNGKey(keys[2 * i], keys[2 * i + 1]))
-                observation(of: state, into: observations + i * obsSize)
-                storeState(state, into: states + i * stateSize)
-                times[i] = state.time
+                let state = resetEnv(key: batch.key(i))
+                observation(of: state, into: batch.observations + i * obsSize)
+                storeState(state, into: batch.states + i * stateSize)
+                batch.times[i] = state.time
             }
         }
     }
 
-    /// Batched `step` with auto-reset. `actions` holds `count * actionSpace.size`
-    /// floats (already validated). Output buffers may alias `states` / `times`.
-    /// The optional outputs are skipped when nil: terminal flags, time-limit
-    /// flags, and the observations before the reset.
+    /// The buffers stepped as a batch of this environment.
     @inlinable
-    public func step(
-        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
-        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
-        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
-        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
-        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
-    ) {
-        let batch = StepBatch(
-            env: self, keys: keys, states: states, times: times, actions: actions,
-            observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-            rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
-            finalObservations: finalObservations)
-        parallelChunks(count: count, minimumPerChunk: 256, granularity: Tile.size) { range in
+    public func step(_ buffers: StepBuffers) { step(StepBatch(env: self, buffers)) }
+
+    @inlinable
+    public func step(_ batch: StepBatch<Self>) {
+        parallelChunks(count: batch.count, minimumPerChunk: 256, granularity: Tile.size) { range in
             step(range, of: batch)
         }
     }

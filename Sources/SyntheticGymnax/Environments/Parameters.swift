@@ -132,9 +132,9 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
         case .io(let path, let reason):
             return "\(path): \(reason)"
         case .noCheckpoint(let id):
-            return "\(id) is synthetic: create it from a checkpoint file (sgx_env_create_from_checkpoint with this "
-                + "project's Checkpoints/\(id.dropFirst("Synthetic-".count))/checkpoint.safetensors where it exists, "
-                + "or in Python make(\"\(id)\"), or make(\"\(id)\", checkpoint=\"paper\") with synthetic-gymnax installed)"
+            return "\(id) is synthetic: create it from a checkpoint file (this project's "
+                + "Checkpoints/\(id.dropFirst("Synthetic-".count))/checkpoint.safetensors where it exists, "
+                + "or a paper checkpoint converted from synthetic-gymnax)"
         }
     }
 }

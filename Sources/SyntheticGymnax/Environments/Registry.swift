@@ -1,7 +1,9 @@
 /// Any registered environment, created by id. Each case holds a concrete
-/// environment, so the batched functions below are compiled specialised
-/// for it: no dynamic dispatch inside the stepping loop.
-public enum AnyEnvironment: Sendable {
+/// environment, and `visit` hands it on as its own type, so the batched
+/// functions are compiled specialised for it: no dynamic dispatch inside
+/// the stepping loop. Adding an environment: its file, its case, and its
+/// lines in `init(id:)` and `visit`.
+public enum AnyEnvironment: BatchedEnvironment {
     case cartPole(CartPole)
     case acrobot(Acrobot)
     case mountainCar(MountainCar)
@@ -80,22 +82,26 @@ public enum AnyEnvironment: Sendable {
         }
     }
 
-    /// The environment as an existential, for metadata (not for hot loops).
-    public var base: any Environment {
+    /// `visitor.visit` of the environment, as its concrete type.
+    @inlinable
+    public func visit<V: EnvironmentVisitor>(_ visitor: V) -> V.Result {
         switch self {
-        case .cartPole(let e): return e
-        case .acrobot(let e): return e
-        case .mountainCar(let e): return e
-        case .mountainCarContinuous(let e): return e
-        case .pendulum(let e): return e
-        case .synthetic(let e): return e
-        case .hopper(let e): return e
-        case .walker2d(let e): return e
-        case .halfCheetah(let e): return e
-        case .swimmer(let e): return e
-        case .humanoidStandup(let e): return e
+        case .cartPole(let e): return visitor.visit(e)
+        case .acrobot(let e): return visitor.visit(e)
+        case .mountainCar(let e): return visitor.visit(e)
+        case .mountainCarContinuous(let e): return visitor.visit(e)
+        case .pendulum(let e): return visitor.visit(e)
+        case .synthetic(let e): return visitor.visit(e)
+        case .hopper(let e): return visitor.visit(e)
+        case .walker2d(let e): return visitor.visit(e)
+        case .halfCheetah(let e): return visitor.visit(e)
+        case .swimmer(let e): return visitor.visit(e)
+        case .humanoidStandup(let e): return visitor.visit(e)
         }
     }
+
+    /// The environment as an existential, for metadata (not for hot loops).
+    public var base: any Environment { visit(Existential()) }
 
     public var name: String { base.name }
     public var observationSize: Int { base.observationSize }
@@ -106,65 +112,38 @@ public enum AnyEnvironment: Sendable {
     public var parameters: [ParameterValue] { base.parameters }
     public var maxStepsInEpisode: Int32 { base.maxStepsInEpisode }
 
-    /// Batched reset; see `Environment.reset(count:keys:observations:states:times:)`.
-    public func reset(
-        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
-        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
-    ) {
-        switch self {
-        case .cartPole(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .acrobot(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .mountainCar(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .mountainCarContinuous(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .pendulum(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .synthetic(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        // MuJoCo environments: their own batch functions (threads from a few environments on).
-        case .hopper(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .walker2d(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .halfCheetah(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .swimmer(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        case .humanoidStandup(let e): e.reset(count: count, keys: keys, observations: observations, states: states, times: times)
-        }
+    /// Batched reset by the environment's own `reset(_:)`.
+    @inlinable
+    public func reset(_ batch: ResetBatch) { visit(Reset(batch: batch)) }
+
+    /// Batched step with auto-reset by the environment's own `step(_:)`.
+    @inlinable
+    public func step(_ buffers: StepBuffers) { visit(Step(buffers: buffers)) }
+
+    @usableFromInline
+    struct Existential: EnvironmentVisitor {
+        @usableFromInline init() {}
+        @inlinable func visit<E: Environment>(_ env: E) -> any Environment { env }
     }
 
-    /// Batched step with auto-reset; see `Environment.step(count:...)`.
-    public func step(
-        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
-        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
-        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
-        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
-        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
-    ) {
-        func runMuJoCo<E: MuJoCoLocomotion>(_ e: E) {
-            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
-                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
-                   finalObservations: finalObservations)
-        }
-        func run<E: Environment>(_ e: E) {
-            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
-                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
-                   finalObservations: finalObservations)
-        }
-        switch self {
-        case .cartPole(let e): run(e)
-        case .acrobot(let e): run(e)
-        case .mountainCar(let e): run(e)
-        case .mountainCarContinuous(let e): run(e)
-        case .pendulum(let e): run(e)
-        case .hopper(let e): runMuJoCo(e)
-        case .walker2d(let e): runMuJoCo(e)
-        case .halfCheetah(let e): runMuJoCo(e)
-        case .swimmer(let e): runMuJoCo(e)
-        case .humanoidStandup(let e): runMuJoCo(e)
-        case .synthetic(let e):
-            // Its own batch step: the networks run on whole chunks of environments.
-            e.step(count: count, keys: keys, states: states, times: times, actions: actions,
-                   observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-                   rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
-                   finalObservations: finalObservations)
-        }
+    @usableFromInline
+    struct Reset: EnvironmentVisitor {
+        @usableFromInline let batch: ResetBatch
+        @usableFromInline init(batch: ResetBatch) { self.batch = batch }
+        @inlinable func visit<E: Environment>(_ env: E) { env.reset(batch) }
     }
+
+    @usableFromInline
+    struct Step: EnvironmentVisitor {
+        @usableFromInline let buffers: StepBuffers
+        @usableFromInline init(buffers: StepBuffers) { self.buffers = buffers }
+        @inlinable func visit<E: Environment>(_ env: E) { env.step(buffers) }
+    }
+}
+
+/// Something done with an environment of any type, as that type (generic,
+/// so specialised per environment): `AnyEnvironment.visit`.
+public protocol EnvironmentVisitor {
+    associatedtype Result
+    func visit<E: Environment>(_ env: E) -> Result
 }

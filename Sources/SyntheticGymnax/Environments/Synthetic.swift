@@ -309,13 +309,11 @@ public struct SyntheticEnvironment: Environment {
         for r in 0..<rows { observation(r).update(from: out + r * obsSize, count: obsSize) }
     }
 
-    public func reset(
-        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
-        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
-    ) {
+    public func reset(_ batch: ResetBatch) {
+        let (observations, states, times) = (batch.observations, batch.states, batch.times)
         let obsSize = observationSize, stateSize = obsSize + 1
-        parallelChunks(count: count, minimumPerChunk: 64) { range in
-            resetRows(range.count, key: { PRNGKey(keys[2 * (range.lowerBound + $0)], keys[2 * (range.lowerBound + $0) + 1]) },
+        parallelChunks(count: batch.count, minimumPerChunk: 64) { range in
+            resetRows(range.count, key: { batch.key(range.lowerBound + $0) },
                       observation: { observations + (range.lowerBound + $0) * obsSize })
             for i in range {
                 let s = states + i * stateSize
@@ -326,19 +324,15 @@ public struct SyntheticEnvironment: Environment {
         }
     }
 
-    public func step(
-        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
-        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
-        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
-        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
-        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
-    ) {
+    public func step(_ batch: StepBatch<SyntheticEnvironment>) {
+        let (states, times, actions, observations) = (batch.states, batch.times, batch.actions, batch.observations)
+        let (nextStates, nextTimes, rewards, dones) = (batch.nextStates, batch.nextTimes, batch.rewards, batch.dones)
+        let (terminations, truncations, finalObservations) = (batch.terminations, batch.truncations, batch.finalObservations)
         let obsSize = observationSize, stateSize = obsSize + 1
         let actionSize = discreteActions ? 1 : actionInputSize, maxSteps = maxStepsInEpisode
         let inputSize = obsSize + actionInputSize
         let width = [reward, nextStateDelta, done].compactMap { $0?.maxWidth }.max()!
-        parallelChunks(count: count, minimumPerChunk: 64) { range in
+        parallelChunks(count: batch.count, minimumPerChunk: 64) { range in
             let rows = range.count, first = range.lowerBound
             let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * inputSize)
             let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * Swift.max(obsSize, 1))
@@ -388,7 +382,7 @@ public struct SyntheticEnvironment: Environment {
             }
             resetRows(ending.count, key: { r in
                 let i = first + ending[r]
-                return PRNGKey(keys[2 * i], keys[2 * i + 1]).split(index: 1)
+                return batch.key(i).split(index: 1)
             }, observation: { observations + (first + ending[$0]) * obsSize })
             for r in 0..<rows {
                 let i = first + r

@@ -1,6 +1,5 @@
 /// N copies of an environment stepped together, owning their states and
-/// keys: the engine of the vectorised APIs (C `sgx_vec_env`, Python
-/// `VecEnv`). Randomness follows JAX: the reset keys are
+/// keys: the engine of the vectorised APIs. Randomness follows JAX: the reset keys are
 /// `split(PRNGKey(seed), n)` and step t (from 1) uses
 /// `split(fold_in(PRNGKey(seed), t), n)`, so a run is reproducible and equals
 /// gymnax fed the same keys. Use one instance from one thread at a time.
@@ -61,11 +60,13 @@ public final class VectorEnvironment {
         root.foldIn(steps).split(count: count, into: &keys)
         states.withUnsafeMutableBufferPointer { s in
             times.withUnsafeMutableBufferPointer { t in
-                environment.step(count: count, keys: keys, states: s.baseAddress!, times: t.baseAddress!,
-                                 actions: actions, observations: observations, nextStates: s.baseAddress!,
-                                 nextTimes: t.baseAddress!, rewards: rewards, dones: &dones,
-                                 terminations: terminations, truncations: truncations,
-                                 finalObservations: finalObservations)
+                dones.withUnsafeMutableBufferPointer { d in
+                    environment.step(StepBuffers(
+                        count: count, keys: keys, states: s.baseAddress!, times: t.baseAddress!, actions: actions,
+                        observations: observations, nextStates: s.baseAddress!, nextTimes: t.baseAddress!,
+                        rewards: rewards, dones: d.baseAddress!, terminations: terminations,
+                        truncations: truncations, finalObservations: finalObservations))
+                }
             }
         }
     }

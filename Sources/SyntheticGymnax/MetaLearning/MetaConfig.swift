@@ -468,7 +468,7 @@ struct Fields {
     }
 
     /// An integer; integral floats ("300.0") are accepted, as Python's range() would not be.
-    /// At most `max`: by default 2^31 - 1, as every count the C ABI reports is an int32.
+    /// At most `max`: by default 2^31 - 1, as every count the library reports is an int32.
     static func integer(_ v: ConfigValue, key: String, min: Int? = nil, max: Int = Limits.int32) throws -> Int {
         guard case let .scalar(s) = v, let d = s.number, d.isFinite, d == d.rounded(), abs(d) < 1e15 else {
             throw MetaConfigError.wrongType(key: key, expected: "an integer", found: v.kindDescription)

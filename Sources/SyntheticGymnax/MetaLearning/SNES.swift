@@ -253,13 +253,3 @@ public struct SNES: EvolutionStrategy {
         state.mean = mean
     }
 }
-
-extension PRNGKey {
-    /// `jax.random.normal(key, (count,))` divided by √2, i.e. erf_inv(u):
-    /// the strategies fold √2 into sigma as XLA does.
-    func normalUnits(count: Int, into out: UnsafeMutablePointer<Float>) {
-        let lo = Float(-1).nextUp
-        uniform(count: count, minval: lo, maxval: 1, into: out)
-        for i in 0..<count { out[i] = erfInv(out[i]) }
-    }
-}

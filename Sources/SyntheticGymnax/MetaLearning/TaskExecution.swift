@@ -5,8 +5,8 @@ import Foundation
 // "tasks", whose outcomes are pure functions of the task and of the run's
 // context (the config; for an evaluation also the checkpoint and the
 // episode count). A `TaskExecutor` runs a list of them: `ThreadExecutor`
-// on this process's threads, others elsewhere (the C ABI's
-// `sgx_executor_fn`, which the Python package's Ray backend implements).
+// on this process's threads, others elsewhere (other processes, other
+// machines, behind the library's interfaces).
 // Contexts, tasks and outcomes have a byte encoding that crosses processes;
 // a `TaskRunner` built from a context runs tasks wherever it is, and the
 // local executor runs them through the same `TaskRunner.run`, so the

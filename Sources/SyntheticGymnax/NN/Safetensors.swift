@@ -18,29 +18,25 @@ public enum Safetensors {
         }
     }
 
-    /// What is wrong with a file, naming the file and the problem.
-    public struct FormatError: Error, CustomStringConvertible, Equatable {
-        public let path: String
-        public let problem: String
-        public var description: String { "\(path): \(problem)" }
-    }
+    /// The error of a file that is not valid.
+    public typealias FormatError = SafetensorsError
 
-    /// Reads every tensor and the metadata. Throws `EnvironmentError.io` when
-    /// the file cannot be read and `FormatError` when it is not valid or
-    /// larger than `Limits.fileBytes` (checked before reading it).
+    /// Reads every tensor and the metadata. Throws a `SafetensorsError`:
+    /// `unreadable` when the file cannot be read, `format` when it is not
+    /// valid or larger than `Limits.fileBytes` (checked before reading it).
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw EnvironmentError.io(path: path, reason: errno == ENOENT ? "no such file" : "cannot be read")
+            throw SafetensorsError(unreadable: path, errno == ENOENT ? "no such file" : "cannot be read")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw EnvironmentError.io(path: path, reason: "cannot be read (not a regular file)")
+            throw SafetensorsError(unreadable: path, "cannot be read (not a regular file)")
         }
         guard Int(info.st_size) <= Limits.fileBytes else {
             throw FormatError(path: path, problem: "the file has \(info.st_size) bytes, more than the bound of \(Limits.fileBytes) (1 GiB)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EnvironmentError.io(path: path, reason: "cannot be read")
+            throw SafetensorsError(unreadable: path, "cannot be read")
         }
         return try parse(data, path: path)
     }
@@ -242,8 +238,25 @@ public enum Safetensors {
         return out
     }
 
-    /// Writes `tensors` and `metadata` to `path` (atomically and durably: `AtomicFile`).
+    /// Writes `tensors` and `metadata` to `path` (atomically and durably:
+    /// `AtomicFile`, whose `AtomicFile.WriteError` says what failed).
     public static func write(path: String, tensors: [String: Tensor], metadata: [String: String]) throws {
         try AtomicFile.write(try encode(tensors: tensors, metadata: metadata), to: path)
     }
+}
+
+/// What is wrong with a safetensors file, naming the file and the problem:
+/// it cannot be read, or it is not valid (`Safetensors.FormatError`).
+public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
+    public enum Kind: Sendable, Equatable { case unreadable, format }
+    public let kind: Kind
+    public let path: String
+    public let problem: String
+    public var description: String { "\(path): \(problem)" }
+
+    /// A file that is not valid.
+    public init(path: String, problem: String) { (kind, self.path, self.problem) = (.format, path, problem) }
+
+    /// A file that cannot be read.
+    public init(unreadable path: String, _ problem: String) { (kind, self.path, self.problem) = (.unreadable, path, problem) }
 }

@@ -8,13 +8,20 @@ import Foundation
 /// (fsync) before it is renamed over the destination, and the directory is
 /// flushed after the rename. A reader sees the old file or the new one.
 public enum AtomicFile {
-    /// Writes `data` to `path`. Throws `EnvironmentError.io` naming the path.
+    /// A file that could not be written: the path and what failed.
+    public struct WriteError: Error, CustomStringConvertible, Equatable {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// Writes `data` to `path`. Throws `WriteError` naming the path.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp").path
-        func failure(_ what: String) -> EnvironmentError {
-            EnvironmentError.io(path: path, reason: "cannot be written (\(what): \(String(cString: strerror(errno))))")
+        func failure(_ what: String) -> WriteError {
+            WriteError(path: path, reason: "cannot be written (\(what): \(String(cString: strerror(errno))))")
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("creating \(temporary)") }

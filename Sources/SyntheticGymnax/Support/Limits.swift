@@ -1,12 +1,12 @@
 /// Upper bounds on sizes that have no natural one, checked before anything is
 /// allocated, so that an absurd number in a file, a config or an argument is
 /// an error naming it instead of an arithmetic trap or an allocation that
-/// aborts the process. The C header repeats them (SGX_MAX_*); errors quote
-/// them. Every bound is far above what the paper's configs and checkpoints use.
+/// aborts the process. The library's interfaces publish the same values (a
+/// test checks that they agree); errors quote them. Every bound is far above
+/// what the paper's configs and checkpoints use.
 public enum Limits {
-    /// Environments per vector environment (`VectorEnvironment`, C
-    /// `sgx_vec_env`, Python `VecEnv`), and `num_envs` of a training run, and
-    /// the episodes of one evaluation: 2^20.
+    /// Environments per vector environment (`VectorEnvironment`), `num_envs`
+    /// of a training run, and the episodes of one evaluation: 2^20.
     public static let environments = 1 << 20
     /// Transitions per batch: `buffer_size`, `batch_size`, `num_steps`, and
     /// PPO's rollout `num_envs * num_steps`: 2^24.
@@ -36,11 +36,11 @@ public enum Limits {
     public static let population = 1 << 16
     /// Inner-loop runs per member (num_rollouts, num_rollouts_mean): 2^16.
     public static let rollouts = 1 << 16
-    /// Bytes of a task's encoded outcome (SGX_MAX_OUTCOME_BYTES).
+    /// Bytes of a task's encoded outcome.
     public static let outcomeBytes = 4096
     /// Every other integer of a config or a hyperparameter (generations,
-    /// total_timesteps, ...): 2^31 - 1 for counts reported through the C
-    /// ABI's int32, 10^15 for step counts.
+    /// total_timesteps, ...): 2^31 - 1 for counts reported as int32,
+    /// 10^15 for step counts.
     public static let int32 = Int(Int32.max)
 
     /// `a * b`, or nil when it overflows.

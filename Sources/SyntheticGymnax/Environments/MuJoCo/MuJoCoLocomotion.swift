@@ -12,11 +12,11 @@ import CMuJoCo
 /// huge position, velocity, acceleration or control, or a full contact
 /// buffer; or a position or velocity left the float32 range): the episode is
 /// then terminated with reward 0, and the state returned is the auto-reset
-/// one, flagged. The next step clears the flag. `MuJoCoLocomotion`'s
-/// single-state `step(key:state:action:)` does the same and also flags
-/// `Transition.final`; generic code that calls `Environment`'s version sees
-/// the flag on `Transition.final` only. The C ABI and the Python package
-/// expose it as the state field `unstable`.
+/// one, flagged. The next step clears the flag. The single-state
+/// `step(key:state:action:)` does the same (and also flags
+/// `Transition.final`), for generic callers too: it is the task's
+/// implementation of the `Environment` requirement. The state field
+/// `unstable` exposes it.
 public struct MuJoCoState: EnvironmentState, Equatable {
     public var qpos: [Float]
     public var qvel: [Float]
@@ -111,8 +111,8 @@ public struct MuJoCoKinematics {
 ///
 /// Actions are Box(-1, 1): values outside are clipped by MuJoCo's control
 /// range, and the control cost uses them unclipped (as Brax does); NaN or
-/// infinite actions are rejected by the C ABI and, through the Swift API,
-/// end the episode as an unstable simulation.
+/// infinite actions are rejected by the library's interfaces and, through
+/// the Swift API, end the episode as an unstable simulation.
 ///
 /// Batched steps run the environments in parallel, one `mjData` per thread.
 /// A step does not depend on what the `mjData` held before (the solver's
@@ -353,8 +353,7 @@ extension MuJoCoLocomotion {
 
     // MARK: Batches
 
-    /// Environments `range` of a batched step, in one `mjData`. Also what
-    /// `Environment.step(count:...)` runs for generic callers.
+    /// Environments `range` of a batched step, in one `mjData`.
     public func step(_ range: Range<Int>, of batch: StepBatch<Self>) {
         let (size, obsSize, actionSize) = (batch.stateSize, batch.observationSize, batch.actionSize)
         let maxSteps = maxStepsInEpisode, flag = flagOffset
@@ -386,43 +385,28 @@ extension MuJoCoLocomotion {
         }
     }
 
-    /// Batched `step` with auto-reset, as `Environment.step(count:...)`, but
-    /// split between threads from a few environments on (a MuJoCo step costs
-    /// microseconds, so even small batches gain).
-    public func step(
-        count: Int, keys: UnsafePointer<UInt32>, states: UnsafePointer<Float>,
-        times: UnsafePointer<Int32>, actions: UnsafePointer<Float>,
-        observations: UnsafeMutablePointer<Float>, nextStates: UnsafeMutablePointer<Float>,
-        nextTimes: UnsafeMutablePointer<Int32>, rewards: UnsafeMutablePointer<Float>,
-        dones: UnsafeMutablePointer<UInt8>, terminations: UnsafeMutablePointer<UInt8>? = nil,
-        truncations: UnsafeMutablePointer<UInt8>? = nil, finalObservations: UnsafeMutablePointer<Float>? = nil
-    ) {
-        let batch = StepBatch(
-            env: self, keys: keys, states: states, times: times, actions: actions,
-            observations: observations, nextStates: nextStates, nextTimes: nextTimes,
-            rewards: rewards, dones: dones, terminations: terminations, truncations: truncations,
-            finalObservations: finalObservations)
-        parallelChunks(count: count, minimumPerChunk: 2) { range in step(range, of: batch) }
+    /// Batched `step` with auto-reset, split between threads from a few
+    /// environments on (a MuJoCo step costs microseconds, so even small
+    /// batches gain).
+    public func step(_ batch: StepBatch<Self>) {
+        parallelChunks(count: batch.count, minimumPerChunk: 2) { range in step(range, of: batch) }
     }
 
-    /// Batched reset, as `Environment.reset(count:...)`, split between threads.
-    public func reset(
-        count: Int, keys: UnsafePointer<UInt32>, observations: UnsafeMutablePointer<Float>,
-        states: UnsafeMutablePointer<Float>, times: UnsafeMutablePointer<Int32>
-    ) {
+    /// Batched reset, split between threads.
+    public func reset(_ batch: ResetBatch) {
         let (size, obsSize) = (stateSize, observationSize)
-        parallelChunks(count: count, minimumPerChunk: 8) { range in
+        parallelChunks(count: batch.count, minimumPerChunk: 8) { range in
             simulation.model.withData { data in
                 for i in range {
-                    reset(key: PRNGKey(keys[2 * i], keys[2 * i + 1]), into: states + i * size,
-                          observation: observations + i * obsSize, data: data)
-                    times[i] = 0
+                    reset(key: batch.key(i), into: batch.states + i * size,
+                          observation: batch.observations + i * obsSize, data: data)
+                    batch.times[i] = 0
                 }
             }
         }
     }
 
-    /// The single-state `step` with auto-reset, as `Environment.step(key:state:action:)`,
+    /// The single-state `step` with auto-reset, as `Environment`'s default,
     /// except that a reset after an unstable simulation is flagged, as in batches.
     public func step(key: PRNGKey, state: MuJoCoState, action: UnsafePointer<Float>) -> Transition<MuJoCoState> {
         let (next, reward, terminated) = stepEnv(key: key, state: state, action: action)
