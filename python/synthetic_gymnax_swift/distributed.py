@@ -431,7 +431,7 @@ class _Executor:
                 batch.fail(f"{type(error).__name__}: {error}")
             except BaseException:  # noqa: BLE001
                 pass
-            return 99  # SGX_ERR_INTERNAL
+            return _native.SGX_ERR_INTERNAL
 
     def _fail(self, batch, message: str) -> int:
         self.failure = TaskFailedError(message)
