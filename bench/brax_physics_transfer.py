@@ -16,11 +16,10 @@ If the policy scores well only under `generalized`, the gap is the physics
 engine, not our model or our agents. Needs brax (a separate venv is fine):
 
     python3 -m venv /tmp/braxenv && /tmp/braxenv/bin/pip install brax numpy
-    # hc.json: a protocol run with each run's hyperparameters. The former
-    # `sgx evaluate --checkpoint PAPER/halfcheetah.safetensors --config halfcheetah.yaml --runs 20 --json hc.json`
-    # wrote them; `python -m synthetic_gymnax_swift evaluate --json` (the one
-    # front end since issue 22) writes the same returns but not the sampled
-    # hyperparameters, which the C ABI does not report yet.
+    # hc.json: a protocol run with each run's hyperparameters
+    # (sgx_transfer_hyperparameters), e.g.
+    python -m synthetic_gymnax_swift evaluate --env Synthetic-halfcheetah --checkpoint PAPER/halfcheetah.safetensors \\
+        --config halfcheetah.yaml --runs 20 --json hc.json
     SGX_LIB=.build/release/libsynthetic_gymnax.so /tmp/braxenv/bin/python bench/brax_physics_transfer.py \\
         --task halfcheetah --algo sac --checkpoint PAPER/halfcheetah.safetensors --protocol hc.json
 """

@@ -810,6 +810,24 @@ int32_t sgx_evaluate_transfer(const char *checkpoint_path, const char *config_pa
                               sgx_progress_fn callback, void *user, float *out_returns, int32_t returns_size,
                               float *out_iqm, int32_t iqm_size);
 
+/**
+ * The hyperparameters each run of sgx_evaluate_transfer samples, without
+ * training: a pure function of the config's inner_config lists,
+ * `algorithms` (as for sgx_evaluate_transfer; NULL: the config's
+ * inner_loop_algorithm), `runs` and `seed`. `out_json` (`size` bytes, may
+ * be NULL when size == 0) receives NUL-terminated JSON, one list per
+ * algorithm of one object per run, names to values as strings, e.g.
+ * {"ppo": [{"clip_eps": "0.2", "learning_rate": "0.001", ...}, ...]};
+ * *out_length (may be NULL) the bytes it takes, the NUL included (call
+ * with size 0 first to learn it).
+ * Errors: those of sgx_evaluate_transfer for the config, the algorithms and
+ * `runs`; SGX_ERR_INVALID_ARGUMENT if the JSON does not fit in `size` bytes
+ * (nothing is written to out_json) or size < 0; SGX_ERR_NULL_POINTER
+ * (config_path; out_json with size > 0).
+ */
+int32_t sgx_transfer_hyperparameters(const char *config_path, const char *algorithms, int32_t runs, int64_t seed,
+                                     char *out_json, int32_t size, int32_t *out_length);
+
 /* ------------------------------------------------------------------------ */
 /* Task execution: inner-loop runs on other processes or machines           */
 /* ------------------------------------------------------------------------ */

@@ -218,6 +218,60 @@ public func sgx_evaluate_transfer_with_executor(
     }
 }
 
+/// The algorithms of an evaluation: the comma-separated list given, or the
+/// config's inner_loop_algorithm when it is NULL.
+private func protocolAlgorithms(_ algorithmList: UnsafePointer<CChar>?, config: MetaConfig,
+                                path: String) throws -> [Algorithm] {
+    guard let algorithmList else { return try checkedAlgorithms(config, path: path) }
+    let names = String(cString: algorithmList).split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !names.isEmpty, !names.contains("") else {
+        throw CError(.invalidArgument, "algorithms must be comma-separated names such as \"ppo,sac\", got \"\(String(cString: algorithmList))\"")
+    }
+    let algorithms = try names.map { try Algorithm(name: $0) }
+    if let twice = algorithms.first(where: { a in algorithms.filter { $0 == a }.count > 1 }) {
+        throw CError(.invalidArgument, "algorithm '\(twice.rawValue)' is given twice")
+    }
+    return algorithms
+}
+
+private func checkRuns(_ runs: Int32) throws {
+    guard runs >= 1 else { throw CError(.invalidArgument, "runs must be >= 1, got \(runs)") }
+    guard runs <= SGX_MAX_RUNS else {
+        throw CError(.invalidArgument, "runs must be in 1...\(SGX_MAX_RUNS) (SGX_MAX_RUNS), got \(runs)")
+    }
+}
+
+@_cdecl("sgx_transfer_hyperparameters")
+public func sgx_transfer_hyperparameters(_ configPath: UnsafePointer<CChar>?, _ algorithmList: UnsafePointer<CChar>?,
+                                         _ runs: Int32, _ seed: Int64, _ outJSON: UnsafeMutablePointer<CChar>?,
+                                         _ size: Int32, _ outLength: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("sgx_transfer_hyperparameters") {
+        let (config, _, path) = try loadConfig(configPath)
+        let algorithms = try protocolAlgorithms(algorithmList, config: config, path: path)
+        try checkRuns(runs)
+        guard size >= 0 else { throw CError(.invalidArgument, "size must be >= 0, got \(size)") }
+        let samples = try inConfig(path) {
+            try TransferEvaluation.hyperparameters(config: config, algorithms: algorithms, runs: Int(runs), seed: seed)
+        }
+        var object: [String: Any] = [:]
+        for (a, algorithm) in algorithms.enumerated() { object[algorithm.rawValue] = samples[a] }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let text = Array(data) + [0]
+        guard text.count <= Int(Int32.max) else { throw CError(.invalidArgument, "the hyperparameters' JSON is too large") }
+        outLength?.pointee = Int32(text.count)
+        if size > 0 {
+            let out = try required(outJSON, "out_json")
+            guard text.count <= Int(size) else {
+                throw CError(.invalidArgument, "the JSON (\(text.count) bytes with the NUL) does not fit in size \(size)")
+            }
+            text.withUnsafeBufferPointer { buffer in
+                UnsafeMutableRawPointer(out).copyMemory(from: buffer.baseAddress!, byteCount: text.count)
+            }
+        }
+    }
+}
+
 /// sgx_evaluate_transfer and sgx_evaluate_transfer_with_executor: the
 /// checkpoint's bytes and the config make the runs' context, whichever
 /// executor runs them.
@@ -229,24 +283,8 @@ private func evaluateTransfer(_ checkpointPath: UnsafePointer<CChar>?, _ configP
     let checkpoint = String(cString: try required(checkpointPath, "checkpoint_path"))
     let returns = try required(outReturns, "out_returns")
     let (config, text, path) = try loadConfig(configPath)
-    let algorithms: [Algorithm]
-    if let algorithmList {
-        let names = String(cString: algorithmList).split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !names.isEmpty, !names.contains("") else {
-            throw CError(.invalidArgument, "algorithms must be comma-separated names such as \"ppo,sac\", got \"\(String(cString: algorithmList))\"")
-        }
-        algorithms = try names.map { try Algorithm(name: $0) }
-        if let twice = algorithms.first(where: { a in algorithms.filter { $0 == a }.count > 1 }) {
-            throw CError(.invalidArgument, "algorithm '\(twice.rawValue)' is given twice")
-        }
-    } else {
-        algorithms = try checkedAlgorithms(config, path: path)
-    }
-    guard runs >= 1 else { throw CError(.invalidArgument, "runs must be >= 1, got \(runs)") }
-    guard runs <= SGX_MAX_RUNS else {
-        throw CError(.invalidArgument, "runs must be in 1...\(SGX_MAX_RUNS) (SGX_MAX_RUNS), got \(runs)")
-    }
+    let algorithms = try protocolAlgorithms(algorithmList, config: config, path: path)
+    try checkRuns(runs)
     let episodeCount = try count(episodes, "episodes", otherwise: config.evalConfig.numEvalEnvs)
     guard episodeCount <= Int(SGX_MAX_VEC_ENVS) else {
         throw CError(.invalidArgument, "episodes must be in 1...\(SGX_MAX_VEC_ENVS) (SGX_MAX_VEC_ENVS), got \(episodeCount)")

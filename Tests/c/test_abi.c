@@ -649,6 +649,28 @@ static void test_metalearning(void) {
     CHECK_STATUS(sgx_evaluate_transfer(path, config, NULL, 3, 2, 0, 1, NULL, NULL, again, 3, &iqm2, 1), SGX_OK);
     CHECK(memcmp(again, returns, sizeof again) == 0 && iqm2 == iqm[0], "deterministic, whatever the workers");
 
+    /* the runs' hyperparameters, without training */
+    int32_t length = -1;
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 3, 0, NULL, 0, &length), SGX_OK);
+    CHECK(length > 20 && length < 4096, "hyperparameters JSON of %d bytes", length);
+    char json[4096], json2[4096];
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 3, 0, json, length, NULL), SGX_OK);
+    CHECK((int32_t)strlen(json) + 1 == length && strncmp(json, "{\"ppo\":[{", 9) == 0 && strstr(json, "\"learning_rate\":\""),
+          "hyperparameters JSON: %s", json);
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, NULL, 3, 0, json2, sizeof json2, NULL), SGX_OK);
+    CHECK(strcmp(json, json2) == 0, "the config's algorithms by default, the same samples");
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 3, 1, json2, sizeof json2, NULL), SGX_OK);
+    CHECK(strcmp(json, json2) != 0, "another seed, other samples");
+    json2[0] = 'x';
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 3, 0, json2, length - 1, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK(json2[0] == 'x', "nothing written when the JSON does not fit");
+    CHECK_ERROR_MENTIONS("does not fit");
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 0, 0, NULL, 0, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "dqn", 3, 0, NULL, 0, NULL), SGX_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("inner_config.dqn");
+    CHECK_STATUS(sgx_transfer_hyperparameters(config, "ppo", 3, 0, NULL, 8, NULL), SGX_ERR_NULL_POINTER);
+    CHECK_STATUS(sgx_transfer_hyperparameters(NULL, "ppo", 3, 0, NULL, 0, NULL), SGX_ERR_NULL_POINTER);
+
     /* errors */
     CHECK_STATUS(sgx_metalearn("/nonexistent/config.yaml", dir, 0, 0, NULL, NULL, NULL), SGX_ERR_IO);
     CHECK_ERROR_MENTIONS("/nonexistent/config.yaml");

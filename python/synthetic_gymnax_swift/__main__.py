@@ -13,7 +13,8 @@ and DIR/learning_curve.png at the end (with matplotlib); `--generations 0`
 only sets the run up (the warm start of a config with an `init` block).
 Ctrl-C stops after the generation in progress; the same command resumes.
 `evaluate` runs the paper's protocol on a checkpoint and prints a table of
-IQMs (`--json FILE`: the results, NaN written as null). With
+IQMs (`--json FILE`: the results with each run's sampled hyperparameters,
+NaN written as null). With
 `--backend ray` both run their inner-loop trainings on Ray (a local
 instance, or the cluster at --ray-address) with the same results.
 Errors print one line and exit with status 2; an interrupted run exits

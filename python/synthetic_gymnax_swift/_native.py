@@ -248,6 +248,8 @@ def lib():
             "sgx_metalearn": (_i32, [ctypes.c_char_p, ctypes.c_char_p, _i32, _i32, PROGRESS_FN, _vp,
                                      ctypes.POINTER(_i32)]),
             "sgx_meta_config_algorithms": (_i32, [ctypes.c_char_p, _vp, _i32, ctypes.POINTER(_i32)]),
+            "sgx_transfer_hyperparameters": (_i32, [ctypes.c_char_p, ctypes.c_char_p, _i32, ctypes.c_int64, _vp, _i32,
+                                                    ctypes.POINTER(_i32)]),
             "sgx_evaluate_transfer": (_i32, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _i32, _i32,
                                              ctypes.c_int64, _i32, PROGRESS_FN, _vp, _f32p, _i32, _vp, _i32]),
         }
@@ -720,6 +722,19 @@ def config_algorithms(config: bytes) -> list[str]:
     buffer = ctypes.create_string_buffer(256)
     check(lib().sgx_meta_config_algorithms(config, ctypes.cast(buffer, _vp), len(buffer), ctypes.byref(count)))
     return buffer.value.decode().split(",") if count.value else []
+
+
+def transfer_hyperparameters(config: bytes, algorithms: bytes | None, runs: int, seed: int) -> dict[str, list]:
+    """`sgx_transfer_hyperparameters`: the hyperparameters each run of
+    `evaluate_transfer` samples, {"ppo": [{name: value as text}, ...], ...}."""
+    import json
+
+    length = _i32()
+    check(lib().sgx_transfer_hyperparameters(config, algorithms, runs, seed, None, 0, ctypes.byref(length)))
+    buffer = ctypes.create_string_buffer(length.value)
+    check(lib().sgx_transfer_hyperparameters(config, algorithms, runs, seed, ctypes.cast(buffer, _vp), len(buffer),
+                                             None))
+    return json.loads(buffer.value.decode())
 
 
 def metalearn(config: bytes, out: bytes, generations: int, workers: int, progress, executor=None) -> tuple[int, int]:

@@ -264,9 +264,10 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     checkpoint: a checkpoint path, or "ours" or "paper" (then `env` names
         it; _paths.resolve_checkpoint).
     algorithms: names (a list or "ppo,sac"); None for the config's.
-    Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns"}, ...}
-    (returns: one per run, NaN for a failed run; the statistics over the
-    finite ones). progress as for `metalearn`; Ctrl-C stops at once and
+    Returns {"ppo": {"iqm", "mean", "min", "max", "failed_runs", "returns",
+    "hyperparameters"}, ...} (returns: one per run, NaN for a failed run;
+    the statistics over the finite ones; hyperparameters: one dict per run,
+    what the run sampled, values as text). progress as for `metalearn`; Ctrl-C stops at once and
     raises KeyboardInterrupt. backend and address as for `metalearn`: the
     same returns on Ray.
     """
@@ -316,6 +317,7 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
     if status == _native.SGX_STOPPED and (callback.interrupts or (executor is not None and executor.interrupted)):
         raise KeyboardInterrupt("evaluation stopped")
     _native.check(status)
+    sampled = _native.transfer_hyperparameters(_path(config, "config"), algorithms_b, int(runs), int(seed))
     results = {}
     for a, name in enumerate(names):
         mine = returns[a * runs:(a + 1) * runs].astype(float)
@@ -327,6 +329,7 @@ def evaluate_transfer(checkpoint, config, algorithms=None, runs: int = 20, episo
             "max": float(finite.max()) if finite.size else math.nan,
             "failed_runs": int(mine.size - finite.size),
             "returns": [float(x) for x in mine],
+            "hyperparameters": sampled[name.lower()],
         }
     return results
 

@@ -179,6 +179,16 @@ def test_evaluate_cli_table_and_json(tmp_path):
     assert list(api) == ["ppo", "dqn"]
     assert api["ppo"]["returns"] == pytest.approx(data["ppo"]["returns"])
     assert api["dqn"]["iqm"] == pytest.approx(data["dqn"]["iqm"])
+    # Each run's sampled hyperparameters (sgx_transfer_hyperparameters), the same in the JSON and the API:
+    # values from the config's lists, as text, and another seed samples others.
+    assert api["ppo"]["hyperparameters"] == data["ppo"]["hyperparameters"]
+    assert len(data["ppo"]["hyperparameters"]) == 4 and len(data["dqn"]["hyperparameters"]) == 4
+    for run in data["ppo"]["hyperparameters"]:
+        assert run["learning_rate"] in ("0.01", "0.005") and run["gamma"] in ("0.99", "0.95"), run
+        assert run["num_steps"] == "50" and run["total_timesteps"] == "500", run
+    other = sgs.evaluate_transfer(checkpoint, config, algorithms="ppo", runs=4, episodes=2, seed=4, workers=1)
+    assert [other["ppo"]["hyperparameters"], other["ppo"]["returns"]] != [api["ppo"]["hyperparameters"],
+                                                                          api["ppo"]["returns"]]
     # Without --env the checkpoint names its environment (as sgx evaluate did before issue 22).
     r = cli("evaluate", "--checkpoint", checkpoint, "--config", config, "--algos", "ppo", "--runs", "4",
             "--episodes", "2", "--seed", "3", "--json", str(js))

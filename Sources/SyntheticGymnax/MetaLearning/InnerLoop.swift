@@ -36,8 +36,8 @@ public struct InnerLoop: Sendable {
     /// rng_train, the evaluation episodes from `fold_in(rng_train, 1)`.
     /// `real` carries the evaluation length (`max_steps_in_episode`).
     public func run(training env: AnyEnvironment, evaluation real: AnyEnvironment, key: PRNGKey) -> Outcome {
-        let (configKey, trainKey) = key.split()
-        let hyperparameters = space.sample(key: configKey)
+        let trainKey = key.split().1
+        let hyperparameters = space.sample(runKey: key)
         do {
             let result = try Agents.train(algorithm, on: env, hyperparameters: hyperparameters, key: trainKey)
             let (returns, lengths) = try result.policy.evaluateEpisodes(
@@ -115,4 +115,10 @@ final class TaskResults<T>: @unchecked Sendable {
         set { values.withUnsafeMutableBufferPointer { $0[i] = newValue } }
     }
     var all: [T] { values }
+}
+
+extension HyperparameterSpace {
+    /// The hyperparameters of the inner-loop run with `key`: upstream's
+    /// `rng_config, rng_train = split(rng)`, sampled from rng_config.
+    public func sample(runKey key: PRNGKey) -> [String: String] { sample(key: key.split().0) }
 }

@@ -108,7 +108,7 @@ public final class TaskRunner: @unchecked Sendable {
 
     /// The hyperparameters `run(task)` samples (a pure function of the key).
     public func hyperparameters(for task: InnerLoopTask) -> [String: String] {
-        loops[task.algorithm].map { $0.space.sample(key: task.key.split().0) } ?? [:]
+        loops[task.algorithm].map { $0.space.sample(runKey: task.key) } ?? [:]
     }
 
     /// Runs one task on the calling thread. A run that fails (an agent that

@@ -68,10 +68,7 @@ public enum TransferEvaluation {
         }
         let real = try runner.realEnvironment(steps: nil)
         try check(synthetic: synthetic, real: real, algorithms: algorithms) { runner.config.innerConfig[$0.rawValue] != nil }
-        let root = PRNGKey(seed: seed)
-        let tasks = algorithms.indices.flatMap { a in
-            root.foldIn(UInt32(a)).split(runs).map { InnerLoopTask(algorithm: algorithms[a], key: $0) }
-        }
+        let tasks = Self.tasks(algorithms: algorithms, runs: runs, seed: seed)
         let total = tasks.count
         guard let outcomes = try executor.execute(tasks, runner: runner, poll: { progress?($0, total) ?? true }) else {
             throw AgentError.invalidArgument("the evaluation was stopped")
@@ -81,6 +78,35 @@ public enum TransferEvaluation {
             return Result(algorithm: algorithms[a], returns: mine.map { outcomes[$0].meanReturn },
                           hyperparameters: mine.map { runner.hyperparameters(for: tasks[$0]) },
                           failures: mine.compactMap { outcomes[$0].failure })
+        }
+    }
+
+    /// The protocol's runs as tasks, algorithm by algorithm: run i of the
+    /// a-th algorithm has the key `split(fold_in(PRNGKey(seed), a), runs)[i]`.
+    public static func tasks(algorithms: [Algorithm], runs: Int, seed: Int64) -> [InnerLoopTask] {
+        let root = PRNGKey(seed: seed)
+        return algorithms.indices.flatMap { a in
+            root.foldIn(UInt32(a)).split(runs).map { InnerLoopTask(algorithm: algorithms[a], key: $0) }
+        }
+    }
+
+    /// The hyperparameters each run of the protocol samples, algorithm by
+    /// algorithm (what `run(context:...)` reports in `Result.hyperparameters`),
+    /// without training: a pure function of the config, the runs and the seed.
+    public static func hyperparameters(config: MetaConfig, algorithms: [Algorithm], runs: Int,
+                                       seed: Int64) throws -> [[[String: String]]] {
+        guard runs >= 1, runs <= Limits.rollouts else {
+            throw AgentError.invalidArgument("runs must be in 1...\(Limits.rollouts) (SGX_MAX_RUNS), got \(runs)")
+        }
+        let spaces = try algorithms.map { a in
+            guard let space = config.innerConfig[a.rawValue] else {
+                throw AgentError.invalidArgument("no hyperparameters for \(a.rawValue) (the config has no inner_config.\(a.rawValue))")
+            }
+            return space
+        }
+        let tasks = Self.tasks(algorithms: algorithms, runs: runs, seed: seed)
+        return algorithms.indices.map { a in
+            (a * runs..<(a + 1) * runs).map { spaces[a].sample(runKey: tasks[$0].key) }
         }
     }
 
