@@ -78,9 +78,10 @@ def test_cartpole_checkpoint_teaches_other_architectures(tmp_path):
 
 
 def test_pendulum_checkpoint_transfers():
-    """Our Synthetic-Pendulum-v1 (a SAC expert distilled, then 121
+    """Our Synthetic-Pendulum-v1 (a SAC expert distilled, then 131
     generations of SNES, mostly with PPO in the inner loop) teaches TD3 to
-    swing the real pendulum up and hold it (-132 here for seeds 0 and 1; a
+    swing the real pendulum up and hold it (-132 here for seeds 0 and 1 on
+    generation 121's checkpoint, the one before; a
     random policy scores about -1240, the paper's table -168.5) and PPO to do
     far better than random (-325, -340 with this setting)."""
     env, params = sgs.make("Synthetic-Pendulum-v1", checkpoint="ours")
