@@ -126,7 +126,7 @@ assert sgs._native.library_path().parent.name == "synthetic_gymnax_swift", sgs._
 env, params = sgs.make("CartPole-v1")
 obs, state = env.reset(np.array([0, 0], np.uint32), params)
 assert abs(float(obs[0]) - 0.04476670175790787) < 1e-9, obs
-envs = sgs.VecEnv("Pendulum-v1", num_envs=8, seed=1)
+envs = sgs.VectorEnvironment("Pendulum-v1", num_envs=8, seed=1)
 obs, _ = envs.reset()
 obs, reward, terminated, truncated, info = envs.step(np.zeros((8, 1), np.float32))
 print("installed package works without jax:", obs.shape, reward.dtype, sgs._native.library_path())

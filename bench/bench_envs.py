@@ -11,7 +11,7 @@ uniformly random actions and gymnax's auto-reset, from one seed:
   T steps of `jax.vmap(env.step)`, keys split and actions sampled inside, as
   gymnax's own benchmarks do; compile time excluded.
 
-* numpy VecEnv (the Python package's vectorised API, no JAX): one Python
+* numpy VectorEnvironment (the Python package's vectorised API, no JAX): one Python
   call per step for the whole batch, actions drawn with numpy; Python
   overhead included;
 * jax jit (ours): the package's gymnax-compatible environment in the same
@@ -118,13 +118,13 @@ def bench_native(lib, env_id, n, steps, repeats, checkpoint=None):
 
 
 def bench_vec_env(env_id, n, steps, repeats, checkpoint=None):
-    """The package's numpy VecEnv: Python overhead included."""
+    """The package's numpy VectorEnvironment: Python overhead included."""
     import sys
 
     sys.path.insert(0, os.path.join(ROOT, "python"))
     import synthetic_gymnax_swift as sgs
 
-    envs = sgs.VecEnv(env_id, num_envs=n, seed=0, checkpoint=checkpoint)
+    envs = sgs.VectorEnvironment(env_id, num_envs=n, seed=0, checkpoint=checkpoint)
     rng = np.random.default_rng(0)
     if envs.discrete:
         actions = rng.integers(0, envs.num_actions, size=(steps, n)).astype(np.int32)
@@ -193,8 +193,8 @@ def main():
         print("gymnax not importable: native figures only")
     print(f"{args.envs} environments x {args.steps} steps, random actions, auto-reset, "
           f"best of {args.repeats}; {os.cpu_count()} cores")
-    print(f"{'environment':<30}{'native/s':>14}{'numpy VecEnv/s':>16}{'jax jit (ours)/s':>18}{'gymnax/s':>14}"
-          f"{'native':>9}{'VecEnv':>9}{'jit':>9}")
+    print(f"{'environment':<30}{'native/s':>14}{'numpy vector/s':>16}{'jax jit (ours)/s':>18}{'gymnax/s':>14}"
+          f"{'native':>9}{'vector':>9}{'jit':>9}")
     for env_id in args.ids.split(","):
         native = bench_native(lib, env_id, args.envs, args.steps, args.repeats)
         vec = bench_vec_env(env_id, args.envs, args.steps, args.repeats)

@@ -11,7 +11,11 @@
  * and the agents that train on them (PPO, DQN, SAC, DDPG, TD3, as rejax).
  *
  * Conventions
- *   - Every symbol carries the prefix `sgx_` / `SGX_`.
+ *   - Every symbol carries the prefix `sgx_` / `SGX_`. Names are the Swift
+ *     library's, abbreviated: `sgx_env` is an `Environment`, `sgx_vec_env`
+ *     a `VectorEnvironment` (the same names in Python), `sgx_policy` a
+ *     trained `Policy`, `sgx_evaluate_transfer` the paper's transfer
+ *     evaluation (`evaluate_transfer` in Python).
  *   - Functions that can fail return an `int32_t` status (`SGX_OK` == 0 on
  *     success). On failure `sgx_last_error()` returns a message describing
  *     the problem; it is thread-local and valid until the next failing call

@@ -36,7 +36,7 @@ mutants per child, a new child after any death) through the library. A
 checkpoint: `_native.NativeEnv(checkpoint=path)` (sgx_env_create_from_checkpoint),
 then, when that accepts, sgx_env_save_checkpoint of what was loaded, a
 max_steps_in_episode override, `synthetic_gymnax_swift.make("Synthetic-<id>",
-checkpoint=path)` with one reset and one step, and a VecEnv of 1 to 130
+checkpoint=path)` with one reset and one step, and a VectorEnvironment of 1 to 130
 copies reset and stepped once. A policy: `Policy.load` (sgx_policy_load),
 `save`, and deterministic and sampled actions for five observations.
 
@@ -60,7 +60,7 @@ accepted whose loaded tensors, configuration or metadata (read back through
 sgx_env_save_checkpoint) differ from those the file declares, whose
 max_steps_in_episode override is taken although invalid or not as given, or
 whose step's reward / next observation / termination (eager and in every
-VecEnv copy) differ from a numpy forward pass of the declared networks (with
+VectorEnvironment copy) differ from a numpy forward pass of the declared networks (with
 a float32 rounding-error bound); a policy accepted with sizes that are not
 positive integers, tensors it does not use, tensors or metadata it does not
 keep, an action box with low > high, or actions outside its action space; an
@@ -1243,7 +1243,7 @@ def forward(tensors, net, config, x):
     value = np.asarray(x, np.float64)
     err = np.zeros_like(value)  # the inputs are float32 values: exact
     key = (id(tensors), net)
-    if _LAYERS[0] != key:  # the float64 weights of the last network used (a VecEnv checks many rows)
+    if _LAYERS[0] != key:  # the float64 weights of the last network used (a VectorEnvironment checks many rows)
         layers = []
         k = 0
         while f"{net}.Dense_{k}.kernel" in tensors:
@@ -1458,7 +1458,7 @@ def worker_main():
             # The batched path (sgx_vec_env: chunks of rows, several threads) on 1 to 130 copies.
             try:
                 count = VEC_SIZES[abs(req["i"]) % len(VEC_SIZES)]
-                vec = sgs.VecEnv(res["name"], num_envs=count, seed=abs(req["i"]) % 1000, checkpoint=req["path"],
+                vec = sgs.VectorEnvironment(res["name"], num_envs=count, seed=abs(req["i"]) % 1000, checkpoint=req["path"],
                                  final_obs=True)
                 obs0, _ = vec.reset()
                 if vec.discrete:
@@ -1711,9 +1711,9 @@ def judge(data, res, seed_name):
     if failure:
         return "accepted", failure, None
     if "vec_bad_exception" in res:
-        return "accepted", f"VecEnv raised an undocumented exception: {res['vec_bad_exception']}", None
+        return "accepted", f"VectorEnvironment raised an undocumented exception: {res['vec_bad_exception']}", None
     if "vec_error" in res:
-        return "accepted; VecEnv refused", None, _normalize_message(res["vec_error"])
+        return "accepted; VectorEnvironment refused", None, _normalize_message(res["vec_error"])
     vec = res["vec"]
     count = vec["count"]
     obs, action, reward, final = (_f32(vec[k]).reshape(count, -1) for k in ("obs", "action", "reward", "final"))
@@ -1722,8 +1722,8 @@ def judge(data, res, seed_name):
                "final": final[r].tobytes().hex(), "terminated": vec["terminated"][r], "truncated": vec["truncated"][r]}
         failure = check_step(declared, config, row)
         if failure:
-            return "accepted", f"VecEnv of {count}, environment {r}: {failure}", None
-    CHECKED["VecEnv steps"] += count
+            return "accepted", f"VectorEnvironment of {count}, environment {r}: {failure}", None
+    CHECKED["VectorEnvironment steps"] += count
     return "accepted", None, None
 
 

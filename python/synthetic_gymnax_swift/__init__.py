@@ -26,10 +26,10 @@ from ._paths import resolve_checkpoint
 from .agents import Policy, evaluate, train
 from .environment import Environment
 from .metalearning import evaluate_transfer, metalearn
-from .vector import VecEnv
+from .vector import VectorEnvironment
 
 __all__ = [
-    "make", "registered_envs", "Environment", "VecEnv", "train", "evaluate", "Policy",
+    "make", "registered_envs", "Environment", "VectorEnvironment", "train", "evaluate", "Policy",
     "metalearn", "evaluate_transfer",
     "SyntheticGymnaxError", "UnknownEnvironmentError",
     "InvalidActionError", "CheckpointError", "__version__",
@@ -37,6 +37,14 @@ __all__ = [
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name == "VecEnv":  # the former name of VectorEnvironment, with a DeprecationWarning
+        from . import vector
+
+        return vector._deprecated_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 try:
     registered_envs: list[str] = _native.registered_ids()

@@ -296,7 +296,7 @@ def _value(v):
 
 
 def discrete_actions(name: str, num_actions: int, actions, function: str = "sgx_env_step_discrete") -> np.ndarray:
-    """Discrete actions as int32, refused as the library and VecEnv refuse
+    """Discrete actions as int32, refused as the library and VectorEnvironment refuse
     them, before the conversion could wrap them around: integers (any width,
     Python ints of any size) outside int32 raise InvalidActionError naming
     the action and the range, as the library does for those inside; floats
@@ -340,7 +340,7 @@ def discrete_actions(name: str, num_actions: int, actions, function: str = "sgx_
 
 
 def continuous_actions(name: str, actions, function: str = "sgx_env_step_continuous") -> np.ndarray:
-    """Continuous actions as float32, refused as the library and VecEnv
+    """Continuous actions as float32, refused as the library and VectorEnvironment
     refuse them: numbers only (TypeError for strings, complex numbers,
     None, ...), and values finite in float64 that float32 (the library's
     action type) cannot hold raise InvalidActionError naming them, instead
@@ -613,7 +613,7 @@ def prng_uniform(key: np.ndarray, count: int, low: float, high: float) -> np.nda
 # -- vectorised environments ----------------------------------------------------------------
 
 
-class NativeVecEnv:
+class NativeVectorEnvironment:
     """One `sgx_vec_env`: `num_envs` copies of a `NativeEnv`, their states
     and keys in the library (vector.py)."""
 

@@ -1,5 +1,5 @@
 """Where a synthetic environment's checkpoint is: the one resolver that
-`make`, `VecEnv`, the Gymnasium adapter, `evaluate_transfer` and the
+`make`, `VectorEnvironment`, the Gymnasium adapter, `evaluate_transfer` and the
 command line share.
 
 A leaf (defaults.py, and checkpoints.py when the paper's checkpoint is

@@ -241,7 +241,7 @@ class Environment:
         """Validates the action's shape and kind; its values are checked
         natively, and here those of a concrete (numpy or Python) action that
         the conversion to int32 / float32 would change (2**32 would become
-        action 0): refused as VecEnv and the jit path refuse them."""
+        action 0): refused as VectorEnvironment and the jit path refuse them."""
         if n.discrete:
             shape = tuple(np.shape(action))
             if shape not in (batch_shape, batch_shape + (1,)):

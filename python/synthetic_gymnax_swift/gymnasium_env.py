@@ -44,7 +44,7 @@ Single environments (`GymnasiumEnv`):
   real task to evaluate on (`env.unwrapped.eval_env`, or
   `env.get_wrapper_attr("eval_env")` through wrappers).
 
-Vector environments (`GymnasiumVectorEnv`): `VecEnv` behind Gymnasium's
+Vector environments (`GymnasiumVectorEnv`): `VectorEnvironment` behind Gymnasium's
 `VectorEnv` API, one native call per step for all environments. Autoreset
 mode: `AutoresetMode.SAME_STEP` (in `metadata["autoreset_mode"]`): the step
 that ends an episode returns the first observation of the next one, and
@@ -54,7 +54,7 @@ the mask `info["_final_obs"]`) the observation the step reached, with
 `SyncVectorEnv(autoreset_mode="SameStep")` gives them. `reset(seed=s)` takes
 one seed for all environments: their keys are
 `split(PRNGKey(s), num_envs)`, and step t's `split(fold_in(PRNGKey(s), t),
-num_envs)` (VecEnv's); `reset()` without a seed draws a new one from
+num_envs)` (VectorEnvironment's); `reset()` without a seed draws a new one from
 `np_random`. Rewards are float64, as Gymnasium's vector environments give them.
 """
 
@@ -68,7 +68,7 @@ from gymnasium.vector import VectorEnv
 from . import _native, rendering
 from .spaces import gymnasium_spaces
 from ._paths import real_id as _real_id, resolve_checkpoint
-from .vector import VecEnv
+from .vector import VectorEnvironment
 
 try:  # Gymnasium >= 1.0
     from gymnasium.vector import AutoresetMode
@@ -237,7 +237,7 @@ class GymnasiumEnv(gymnasium.Env):
 
 
 class GymnasiumVectorEnv(VectorEnv):
-    """`num_envs` environments of one id stepped by one native call (VecEnv);
+    """`num_envs` environments of one id stepped by one native call (VectorEnvironment);
     create it with `gymnasium.make_vec("synthetic_gymnax/<id>", num_envs=N)`
     (module docstring: autoreset mode SAME_STEP, seeding)."""
 
@@ -247,7 +247,7 @@ class GymnasiumVectorEnv(VectorEnv):
                  render_mode: str | None = None, **params):
         _check_render_mode(env_id, render_mode)
         path = _checkpoint_path(env_id, checkpoint)
-        self._vec = VecEnv(env_id, num_envs, seed=0, checkpoint=path, final_obs=True, **_flat_params(params))
+        self._vec = VectorEnvironment(env_id, num_envs, seed=0, checkpoint=path, final_obs=True, **_flat_params(params))
         native = self._vec._env
         _check_name(env_id, native, path)
         self.env_id = env_id

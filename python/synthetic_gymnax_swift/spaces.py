@@ -6,7 +6,7 @@ them); otherwise the small classes below, with the same attributes: `n`,
 `low`, `high`, `shape`, `dtype`, `sample(key)` and `contains(x)`.
 
 `gymnasium_spaces(native)` gives Gymnasium's spaces of an environment, for
-the Gymnasium adapter and `VecEnv` (Gymnasium imported only then).
+the Gymnasium adapter and `VectorEnvironment` (Gymnasium imported only then).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 For users without JAX, and for evaluation loops::
 
-    envs = VecEnv("CartPole-v1", num_envs=1024, seed=0)
+    envs = VectorEnvironment("CartPole-v1", num_envs=1024, seed=0)
     obs, info = envs.reset()
     obs, reward, terminated, truncated, info = envs.step(actions)
 
@@ -26,13 +26,15 @@ num_envs=N)` (gymnasium_env.py).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _native, spaces
 from ._paths import resolve_checkpoint
 
 
-class VecEnv:
+class VectorEnvironment:
     def __init__(self, env_id: str, num_envs: int, seed: int = 0, checkpoint: str | None = None,
                  final_obs: bool = False, **params):
         if not 1 <= int(num_envs) <= 2**31 - 1:  # an int32 of the C ABI; the library's own bound is lower
@@ -49,7 +51,7 @@ class VecEnv:
         self.num_actions = env.num_actions
         self._action_shape = (self.num_envs,) if env.discrete else (self.num_envs, env.num_actions)
         self._seed = int(seed)
-        self._vec = _native.NativeVecEnv(env, self.num_envs, self._seed)
+        self._vec = _native.NativeVectorEnvironment(env, self.num_envs, self._seed)
         self._reset_done = False
         n, o = self.num_envs, env.obs_size
         # The step's buffers, allocated once and bound to the native step.
@@ -132,3 +134,17 @@ class VecEnv:
         if self._final is not None:
             info["final_obs"] = self._final.copy()
         return self._obs.copy(), self._reward.copy(), terminated, truncated, info
+
+
+def _deprecated_name(stacklevel: int = 3) -> type:
+    # `VecEnv` was this class's name before it took the library's
+    # (`VectorEnvironment` in Swift, `sgx_vec_env` in C); kept for old scripts.
+    warnings.warn("VecEnv is deprecated: use VectorEnvironment (the Swift library's name; "
+                  "sgx_vec_env in C)", DeprecationWarning, stacklevel=stacklevel)
+    return VectorEnvironment
+
+
+def __getattr__(name):
+    if name == "VecEnv":
+        return _deprecated_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@
 #     installed library needs resolves into the toolchain (ldd), and a process
 #     that loaded it maps nothing from the toolchain (/proc/self/maps);
 #   - make, reset and step (real, synthetic from the bundled checkpoint,
-#     VecEnv, Gymnasium), train PPO on Synthetic-CartPole-v1 and evaluate it
+#     VectorEnvironment, Gymnasium), train PPO on Synthetic-CartPole-v1 and evaluate it
 #     on CartPole-v1 (at least 475), and the command line (--help, evaluate).
 # Prints the wheel's size and each phase's time.
 set -euo pipefail
@@ -86,7 +86,7 @@ obs, state, reward, done, info = env.step(key, state, 1, params)
 synth, sparams = sgs.make("Synthetic-CartPole-v1")                     # the bundled checkpoint (ours)
 sobs, sstate = synth.reset(key, sparams)
 assert sobs.shape == (4,) and np.all(np.isfinite(sobs))
-envs = sgs.VecEnv("Pendulum-v1", num_envs=8, seed=1)
+envs = sgs.VectorEnvironment("Pendulum-v1", num_envs=8, seed=1)
 envs.reset()
 assert envs.step(np.zeros((8, 1), np.float32))[0].shape == (8, 3)
 
@@ -105,7 +105,7 @@ assert float(np.mean(returns)) >= 475, returns
 with open("/proc/self/maps") as f:
     mapped = [line.split()[-1] for line in f if toolchain in line]
 assert not mapped, mapped
-print(f"smoke test: make, step, VecEnv, Gymnasium; PPO on Synthetic-CartPole-v1 ({seconds:.2f} s) -> "
+print(f"smoke test: make, step, VectorEnvironment, Gymnasium; PPO on Synthetic-CartPole-v1 ({seconds:.2f} s) -> "
       f"{np.mean(returns):.1f} on CartPole-v1; nothing mapped from {toolchain}")
 PY
 run synthetic-gymnax-swift --help > "$WORK/help.txt"

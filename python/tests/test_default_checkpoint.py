@@ -123,9 +123,9 @@ def test_default_without_the_paper_package_says_how_to_get_it(no_paper_package):
     # Asked for explicitly, the same advice.
     with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-CartPole-v1.*pip install synthetic-gymnax"):
         sgs.make("Synthetic-CartPole-v1", checkpoint="paper")
-    # VecEnv resolves its default the same way.
+    # VectorEnvironment resolves its default the same way.
     with pytest.raises(ck.PaperCheckpointsNotInstalled, match="Synthetic-MountainCarContinuous-v0"):
-        sgs.VecEnv("Synthetic-MountainCarContinuous-v0", num_envs=2)
+        sgs.VectorEnvironment("Synthetic-MountainCarContinuous-v0", num_envs=2)
 
 
 def test_evaluate_cli_default_is_our_meta_training(capsys):

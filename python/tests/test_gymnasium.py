@@ -9,7 +9,7 @@ against the gymnax adapter:
 * a seeded run equals the gymnax adapter driven by the usual
   `key, sub = jax.random.split(key)` loop, number for number, across
   terminations, truncations and resets;
-* `make_vec(..., vectorization_mode="vector_entry_point")` equals VecEnv, and
+* `make_vec(..., vectorization_mode="vector_entry_point")` equals VectorEnvironment, and
   equals Gymnasium's own `SyncVectorEnv(autoreset_mode=SAME_STEP)` over the
   single environments given the same keys: observations, rewards, flags and
   the `final_obs` / `final_info` infos, exactly;
@@ -248,7 +248,7 @@ def test_make_vec_is_the_native_vector_env():
 def test_vector_env_equals_vecenv(env_id, params):
     n, seed = 16, 4
     envs = _make_vec(env_id, n, **params)
-    ref = sgs.VecEnv(env_id, num_envs=n, seed=seed, final_obs=True, **params)
+    ref = sgs.VectorEnvironment(env_id, num_envs=n, seed=seed, final_obs=True, **params)
     obs, _ = envs.reset(seed=seed)
     np.testing.assert_array_equal(obs, ref.reset()[0])
     envs.action_space.seed(1)
@@ -273,7 +273,7 @@ def test_vector_env_equals_vecenv(env_id, params):
 
 
 class _KeyedEnv(gymnasium_env.GymnasiumEnv):
-    """A single environment fed the keys VecEnv gives environment `index`
+    """A single environment fed the keys VectorEnvironment gives environment `index`
     of `num_envs`: reset split(PRNGKey(seed), n)[index], step t
     split(fold_in(PRNGKey(seed), t), n)[index], and after an episode's end
     the reset half of that step's key (gymnax's auto-reset key)."""
@@ -306,7 +306,7 @@ class _KeyedEnv(gymnasium_env.GymnasiumEnv):
                                            ("Synthetic-CartPole-v1", {})])
 def test_vector_env_equals_gymnasiums_same_step_sync_vector_env(env_id, params):
     """Gymnasium's own SAME_STEP autoreset over our single environments,
-    keyed as VecEnv keys them, must give exactly what the native vector
+    keyed as VectorEnvironment keys them, must give exactly what the native vector
     environment gives: the autoreset convention and the info layout are
     Gymnasium's."""
     n, seed = 5, 3
@@ -353,20 +353,20 @@ def test_vector_seeding_and_errors():
 
 
 # ---------------------------------------------------------------------------
-# VecEnv's own spaces (issue 21's third snag)
+# VectorEnvironment's own spaces (issue 21's third snag)
 
 
 def test_vecenv_has_gymnasiums_spaces():
-    envs = sgs.VecEnv("Acrobot-v1", num_envs=5)
+    envs = sgs.VectorEnvironment("Acrobot-v1", num_envs=5)
     assert envs.single_action_space == gymnasium.spaces.Discrete(3)
     assert envs.action_space == gymnasium.spaces.MultiDiscrete([3] * 5)
     assert envs.single_observation_space.shape == (6,) and envs.observation_space.shape == (5, 6)
     obs, _ = envs.reset()
     assert obs in envs.observation_space
     assert envs.step(envs.action_space.sample())[0] in envs.observation_space
-    cont = sgs.VecEnv("Pendulum-v1", num_envs=2)
+    cont = sgs.VectorEnvironment("Pendulum-v1", num_envs=2)
     assert cont.action_space == gymnasium.spaces.Box(-2.0, 2.0, (2, 1), np.float32)
-    synth = sgs.VecEnv("Synthetic-CartPole-v1", num_envs=2)
+    synth = sgs.VectorEnvironment("Synthetic-CartPole-v1", num_envs=2)
     assert np.all(np.isinf(synth.single_observation_space.high))
 
 
@@ -405,7 +405,7 @@ def test_registration_in_either_import_order(first):
 
 def test_the_package_does_not_import_gymnasium():
     out = _run("import json, sys\nimport synthetic_gymnax_swift as s\n"
-               "s.VecEnv('CartPole-v1', 2).reset()\n"
+               "s.VectorEnvironment('CartPole-v1', 2).reset()\n"
                "print(json.dumps({'gymnasium': 'gymnasium' in sys.modules}))")
     assert out == {"gymnasium": False}
 
@@ -419,7 +419,7 @@ def test_import_works_without_gymnasium():
                     raise ImportError("No module named 'gymnasium' (blocked)")
         sys.meta_path.insert(0, Block())
         import synthetic_gymnax_swift as sgs
-        envs = sgs.VecEnv("CartPole-v1", 2)
+        envs = sgs.VectorEnvironment("CartPole-v1", 2)
         obs, _ = envs.reset()
         try:
             envs.observation_space

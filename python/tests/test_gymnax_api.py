@@ -277,7 +277,7 @@ def test_unknown_parameter_name():
 # -- numpy vector API ------------------------------------------------------------------------
 
 def test_vec_env_matches_documented_keys():
-    envs = sgs.VecEnv("CartPole-v1", num_envs=32, seed=5)
+    envs = sgs.VectorEnvironment("CartPole-v1", num_envs=32, seed=5)
     obs, _ = envs.reset()
     env, params = sgs.make("CartPole-v1")
     root = jax.random.PRNGKey(5)
@@ -294,14 +294,14 @@ def test_vec_env_matches_documented_keys():
         np.testing.assert_array_equal(reward, ref[2])
         np.testing.assert_array_equal(info["done"], ref[3])
         assert np.all(info["done"] == (terminated | truncated))
-    again = sgs.VecEnv("CartPole-v1", num_envs=32, seed=5)
+    again = sgs.VectorEnvironment("CartPole-v1", num_envs=32, seed=5)
     np.testing.assert_array_equal(again.reset()[0], envs.reset()[0])
 
 
 def test_vec_env_errors():
     with pytest.raises(ValueError, match="num_envs"):
-        sgs.VecEnv("CartPole-v1", num_envs=0)
-    envs = sgs.VecEnv("CartPole-v1", num_envs=4)
+        sgs.VectorEnvironment("CartPole-v1", num_envs=0)
+    envs = sgs.VectorEnvironment("CartPole-v1", num_envs=4)
     with pytest.raises(RuntimeError, match="reset"):
         envs.step(np.zeros(4, np.int32))
     envs.reset()
@@ -311,7 +311,7 @@ def test_vec_env_errors():
         envs.step(np.array([0, 1, 2, 0], np.int32))
     with pytest.raises(TypeError, match="integers"):
         envs.step(np.zeros(4, np.float32))
-    pend = sgs.VecEnv("Pendulum-v1", num_envs=2, final_obs=True)
+    pend = sgs.VectorEnvironment("Pendulum-v1", num_envs=2, final_obs=True)
     pend.reset()
     with pytest.raises(sgs.InvalidActionError, match="not finite"):
         pend.step(np.array([[0.0], [np.inf]], np.float32))

@@ -134,7 +134,7 @@ def test_checkpoint_shape_product_overflow(tmp_path):
     config.write_text(META_CONFIG)
     expect_error(f"metalearning.evaluate_transfer({path!r}, {str(config)!r}, algorithms=['ppo'], runs=1)",
                  "CheckpointError", "overflows")
-    expect_error(f"sgs.VecEnv('Synthetic-CartPole-v1', 2, checkpoint={path!r})", "CheckpointError", "overflows")
+    expect_error(f"sgs.VectorEnvironment('Synthetic-CartPole-v1', 2, checkpoint={path!r})", "CheckpointError", "overflows")
 
 
 def test_checkpoint_max_steps_beyond_int32(tmp_path):
@@ -370,12 +370,12 @@ value = int(out[1].time), bool(out[3])
 
 
 def test_vec_env_beyond_bound():
-    expect_error("sgs.VecEnv('CartPole-v1', 10**9)", "ValueError", "1000000000", "1048576")
+    expect_error("sgs.VectorEnvironment('CartPole-v1', 10**9)", "ValueError", "1000000000", "1048576")
 
 
 def test_counts_beyond_int32_are_not_wrapped_by_ctypes():
     """ctypes would pass 2**32 + 4 as 4: refused first, naming the value."""
-    expect_error("sgs.VecEnv('CartPole-v1', 2**32 + 4)", "ValueError", "4294967300")
+    expect_error("sgs.VectorEnvironment('CartPole-v1', 2**32 + 4)", "ValueError", "4294967300")
     expect_error("""
 p = agents.train('ppo', 'CartPole-v1', total_timesteps=40, num_envs=2, num_steps=20, num_minibatches=2)
 agents.evaluate(p, 'CartPole-v1', episodes=2**32 + 1)

@@ -2,7 +2,7 @@
 the paper-pickle converter. (The library's own boundary is tested in
 test_hostile_input.py, and by Tests/fuzz/fuzz_checkpoints.py.)
 
-Eager `env.step` refuses what the VecEnv and the jit path refuse, naming the
+Eager `env.step` refuses what the VectorEnvironment and the jit path refuse, naming the
 action: an integer outside int32 is not wrapped around (2**32 used to run
 action 0), a float discrete action must be a finite integral value, a
 continuous action must be a number that float32 can hold.
@@ -101,7 +101,7 @@ def test_eager_discrete_refusal_matches_vec_env(cartpole):
     env, params, state = cartpole
     with pytest.raises(sgs.InvalidActionError) as eager:
         env.step(KEY, state, 2**32, params)
-    vec = sgs.VecEnv("CartPole-v1", num_envs=1)
+    vec = sgs.VectorEnvironment("CartPole-v1", num_envs=1)
     vec.reset()
     with pytest.raises(sgs.InvalidActionError) as vectorised:
         vec.step(np.array([2**32], np.int64))
@@ -229,7 +229,7 @@ def test_eager_continuous_good_actions_still_work(pendulum):
 
 def test_vec_env_and_eager_agree_on_non_finite(pendulum):
     env, params, state = pendulum
-    vec = sgs.VecEnv("Pendulum-v1", num_envs=1)
+    vec = sgs.VectorEnvironment("Pendulum-v1", num_envs=1)
     vec.reset()
     for bad in (np.nan, np.inf):
         with pytest.raises(sgs.InvalidActionError, match="is not finite"):

@@ -77,7 +77,7 @@ def test_non_finite_actions_rejected():
 def test_random_policy_statistics():
     # Brax's hopper under uniform random actions falls within a few dozen
     # steps (healthy range), halfcheetah runs the full 1000 steps.
-    venv = sgs.VecEnv("hopper", 64, seed=0)
+    venv = sgs.VectorEnvironment("hopper", 64, seed=0)
     venv.reset()
     rng = np.random.default_rng(0)
     lengths, steps = [], np.zeros(64, np.int64)

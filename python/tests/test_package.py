@@ -162,7 +162,7 @@ def test_one_checkpoint_error(tmp_path):
 
 
 def test_one_checkpoint_resolver():
-    """make, VecEnv, the Gymnasium adapter, evaluate_transfer and the CLI
+    """make, VectorEnvironment, the Gymnasium adapter, evaluate_transfer and the CLI
     resolve "ours" / "paper" / a path through _paths.resolve_checkpoint."""
     from synthetic_gymnax_swift import _paths
 
@@ -178,5 +178,5 @@ def test_one_checkpoint_resolver():
         _paths.resolve_checkpoint(None, "ours")
     with pytest.raises(FileNotFoundError, match="--checkpoint paper"):
         _paths.resolve_checkpoint("Synthetic-hopper", None, default="ours", option="--checkpoint {}")
-    env = sgs.VecEnv("Synthetic-CartPole-v1", num_envs=2, checkpoint="ours")
+    env = sgs.VectorEnvironment("Synthetic-CartPole-v1", num_envs=2, checkpoint="ours")
     assert np.all(np.isfinite(env.reset()[0]))

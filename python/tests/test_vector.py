@@ -1,4 +1,4 @@
-"""The numpy VecEnv's fast path: preallocated buffers, one native call per
+"""The numpy VectorEnvironment's fast path: preallocated buffers, one native call per
 step. Its results must not depend on how the actions are given, returned
 arrays must be the caller's own, and every invalid input must still raise."""
 
@@ -11,7 +11,7 @@ import synthetic_gymnax_swift as sgs
 
 
 def _run(env_id, actions_list, **kw):
-    envs = sgs.VecEnv(env_id, num_envs=len(actions_list[0]), seed=3, final_obs=True, **kw)
+    envs = sgs.VectorEnvironment(env_id, num_envs=len(actions_list[0]), seed=3, final_obs=True, **kw)
     first, _ = envs.reset()
     return first, [envs.step(a) for a in actions_list]
 
@@ -43,7 +43,7 @@ def test_action_dtypes_and_layouts_give_the_same_steps():
 
 
 def test_outputs_are_fresh_and_typed():
-    envs = sgs.VecEnv("CartPole-v1", num_envs=16, seed=0, final_obs=True)
+    envs = sgs.VectorEnvironment("CartPole-v1", num_envs=16, seed=0, final_obs=True)
     obs0, _ = envs.reset()
     first = envs.step(np.zeros(16, np.int32))
     kept = [np.copy(x) for x in first[:4]] + [np.copy(first[4]["done"]), np.copy(first[4]["final_obs"])]
@@ -61,7 +61,7 @@ def test_matches_the_environment_step_by_step():
     import jax
 
     env, params = sgs.make("MountainCarContinuous-v0", max_steps_in_episode=12)
-    envs = sgs.VecEnv("MountainCarContinuous-v0", num_envs=20, seed=9, final_obs=True, max_steps_in_episode=12)
+    envs = sgs.VectorEnvironment("MountainCarContinuous-v0", num_envs=20, seed=9, final_obs=True, max_steps_in_episode=12)
     root = jax.random.PRNGKey(9)
     obs, _ = envs.reset()
     ref_obs, state = env.reset(np.asarray(jax.random.split(root, 20)), params)
@@ -79,7 +79,7 @@ def test_matches_the_environment_step_by_step():
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast")
 def test_invalid_actions_still_raise():
-    envs = sgs.VecEnv("CartPole-v1", num_envs=4)
+    envs = sgs.VectorEnvironment("CartPole-v1", num_envs=4)
     envs.reset()
     with pytest.raises(sgs.InvalidActionError, match=r"actions\[1\] = 4294967296 is out of range for CartPole-v1"):
         envs.step(np.array([0, 2**32, 0, 1], np.int64))  # would wrap to 0 in int32
@@ -91,13 +91,29 @@ def test_invalid_actions_still_raise():
         envs.step([0.0, 1.0, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"expected actions of shape \(4,\)"):
         envs.step(np.zeros((2, 4), np.int32))
-    pend = sgs.VecEnv("Pendulum-v1", num_envs=3)
+    pend = sgs.VectorEnvironment("Pendulum-v1", num_envs=3)
     pend.reset()
     with pytest.raises(sgs.InvalidActionError, match="not finite"):
         pend.step(np.array([[0.0], [1e300], [0.0]]))  # inf in float32
     with pytest.raises(TypeError, match="numbers"):
         pend.step(np.array([["a"], ["b"], ["c"]]))
     # A failed step changes nothing: the next good step equals a fresh run's first.
-    fresh = sgs.VecEnv("Pendulum-v1", num_envs=3)
+    fresh = sgs.VectorEnvironment("Pendulum-v1", num_envs=3)
     fresh.reset()
     np.testing.assert_array_equal(pend.step(np.zeros((3, 1)))[0], fresh.step(np.zeros((3, 1)))[0])
+
+
+def test_former_name_vecenv_warns_and_is_the_class():
+    """`VecEnv`, the class's name before it took the library's, still works
+    from the package and from `vector`, with a DeprecationWarning that points
+    at the caller's line."""
+    from synthetic_gymnax_swift import vector
+
+    for module in (sgs, vector):
+        with pytest.warns(DeprecationWarning, match="use VectorEnvironment") as record:
+            cls = module.VecEnv
+        assert cls is sgs.VectorEnvironment
+        assert record[0].filename == __file__
+    assert "VecEnv" not in sgs.__all__
+    with pytest.raises(AttributeError, match="VecEnvironment"):
+        sgs.VecEnvironment
