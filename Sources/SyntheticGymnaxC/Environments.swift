@@ -103,7 +103,7 @@ public func sgx_env_save_checkpoint(_ env: OpaquePointer?, _ path: UnsafePointer
     guarded("sgx_env_save_checkpoint") {
         let h = try handle(env)
         let path = String(cString: try required(path, "path"))
-        guard case .synthetic(let synthetic) = h.env else {
+        guard let synthetic = h.env.environment(as: SyntheticEnvironment.self) else {
             throw CError(.invalidArgument, "\(h.env.name) is not a synthetic environment; only those have checkpoints")
         }
         try synthetic.save(to: path)

@@ -303,7 +303,7 @@ private func evaluateTransfer(_ checkpointPath: UnsafePointer<CChar>?, _ configP
 
     // The checkpoint as it is checked when loaded from its path (which names it in messages).
     let synthetic = try AnyEnvironment(checkpoint: checkpoint)
-    guard case let .synthetic(env) = synthetic else {
+    guard let env = synthetic.environment(as: SyntheticEnvironment.self) else {
         throw CError(.invalidArgument, "\(checkpoint) is not a synthetic environment")
     }
     let realID = env.configuration.environmentID

@@ -43,7 +43,7 @@ final class AgentTests: XCTestCase {
         let reward = MLP(layers: [DenseLayer(kernel: w, bias: [-10, -10], inputSize: 6, outputSize: 2),
                                   DenseLayer(kernel: [1, 1], bias: [0], inputSize: 2, outputSize: 1)], activation: .relu)
         let c = try SyntheticEnvironment.Configuration(environmentID: "CartPole-v1")
-        return .synthetic(try SyntheticEnvironment(configuration: c, initialState: identity(4), reward: reward))
+        return AnyEnvironment(try SyntheticEnvironment(configuration: c, initialState: identity(4), reward: reward))
     }
 
     /// A one-step bandit shaped like Pendulum (3 observations ~ N(0, 1), an
@@ -56,7 +56,7 @@ final class AgentTests: XCTestCase {
         let reward = MLP(layers: [DenseLayer(kernel: w, bias: [0, 0], inputSize: 4, outputSize: 2),
                                   DenseLayer(kernel: [-1, -1], bias: [0], inputSize: 2, outputSize: 1)], activation: .relu)
         let c = try SyntheticEnvironment.Configuration(environmentID: "Pendulum-v1")
-        return .synthetic(try SyntheticEnvironment(configuration: c, initialState: identity(3), reward: reward))
+        return AnyEnvironment(try SyntheticEnvironment(configuration: c, initialState: identity(3), reward: reward))
     }
 
     static func mean(_ x: [Float]) -> Float { x.reduce(0, +) / Float(x.count) }
@@ -164,7 +164,7 @@ final class AgentTests: XCTestCase {
         let policy = try PPO.train(on: env, configuration: c, seed: 0).policy
         for deterministic in [true, false] {
             let returns = try policy.evaluate(on: env, episodes: 6, seed: 5, deterministic: deterministic)
-            guard case .cartPole(let cartPole) = env else { return XCTFail() }
+            guard let cartPole = env.environment(as: CartPole.self) else { return XCTFail() }
             for e in 0..<6 {
                 let (resetKey, evalKey) = PRNGKey(seed: 5).split(index: e).split()
                 var rng = evalKey

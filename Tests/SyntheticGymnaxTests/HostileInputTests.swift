@@ -133,7 +133,7 @@ final class HostileInputTests: XCTestCase {
     func testTimeWrapsLikeJAX() throws {
         let synthetic = try SyntheticTests.randomEnvironment("CartPole-v1", maxSteps: 200)
         for env in [try AnyEnvironment(id: "CartPole-v1"), try AnyEnvironment(id: "Acrobot-v1"),
-                    try AnyEnvironment(id: "Pendulum-v1"), AnyEnvironment.synthetic(synthetic)] {
+                    try AnyEnvironment(id: "Pendulum-v1"), AnyEnvironment(synthetic)] {
             let n = 2, s = env.stateSize
             let keys: [UInt32] = [0, 1, 0, 2]
             var obs = [Float](repeating: 0, count: n * env.observationSize)

@@ -253,7 +253,7 @@ final class MetaTrainerTests: XCTestCase {
         let config = try MetaConfig(yaml: Self.config(algorithms: "[ppo, dqn]"))
         let c = try SyntheticEnvironment.Configuration(environmentID: "CartPole-v1")
         let p = try SyntheticParameters(configuration: c)
-        let synthetic = AnyEnvironment.synthetic(try p.environment(p.initialVector(key: PRNGKey(seed: 1))))
+        let synthetic = AnyEnvironment(try p.environment(p.initialVector(key: PRNGKey(seed: 1))))
         let real = try AnyEnvironment(id: "CartPole-v1")
         let spaces: [Algorithm: HyperparameterSpace] = [.ppo: config.innerConfig["ppo"]!, .dqn: config.innerConfig["dqn"]!]
         let results = try TransferEvaluation.run(synthetic: synthetic, real: real, algorithms: [.ppo, .dqn], spaces: spaces,

@@ -79,7 +79,7 @@ final class SyntheticTests: XCTestCase {
     func testBatchEqualsScalar() throws {
         for (id, steps) in [("CartPole-v1", 1), ("Pendulum-v1", 1), ("hopper", 1), ("Acrobot-v1", 5), ("hopper", 7)] {
             let env = try Self.randomEnvironment(id, maxSteps: steps)
-            let any = AnyEnvironment.synthetic(env)
+            let any = AnyEnvironment(env)
             let n = 300, o = env.observationSize, ss = env.stateSize, asz = env.actionSpace.size
             var keys = [UInt32](repeating: 0, count: 2 * n)
             PRNGKey(seed: 1).split(count: n, into: &keys)

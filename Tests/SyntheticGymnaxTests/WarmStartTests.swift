@@ -82,7 +82,7 @@ final class WarmStartTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(report.expertReturn, 450)
         XCTAssertGreaterThan(report.rewardAgreement, 0.9)
         XCTAssertLessThan(report.initialStateError, 0.1)
-        let synthetic = AnyEnvironment.synthetic(try parameters.environment(vector))
+        let synthetic = AnyEnvironment(try parameters.environment(vector))
         let results = try TransferEvaluation.run(synthetic: synthetic, real: real, algorithms: [.ppo],
                                                  spaces: config.innerConfig.mapKeys(), runs: 8, episodes: 20, seed: 0)
         XCTAssertGreaterThanOrEqual(results[0].iqm, 450, "returns \(results[0].returns)")

@@ -10,7 +10,7 @@ import Glibc
 /// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
 /// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
 /// float32 results match gymnax bit for bit.
-public struct Acrobot: Environment {
+public struct Acrobot: RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var availableTorque0 = -1.0
         public var availableTorque1 = 0.0
@@ -79,7 +79,7 @@ public struct Acrobot: Environment {
         maxStepsInEpisode = Int32(params.maxStepsInEpisode)
     }
 
-    public var name: String { "Acrobot-v1" }
+    public static let id = "Acrobot-v1"
     public var observationSize: Int { 6 }
     public var actionSpace: ActionSpace { .discrete(3) }
     public var parameters: [ParameterValue] { params.values }

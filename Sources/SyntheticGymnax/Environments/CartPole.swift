@@ -9,7 +9,7 @@ import Glibc
 /// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
 /// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
 /// float32 results match gymnax bit for bit.
-public struct CartPole: Environment {
+public struct CartPole: RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var gravity = 9.8
         public var masscart = 1.0
@@ -68,7 +68,7 @@ public struct CartPole: Environment {
         maxStepsInEpisode = Int32(params.maxStepsInEpisode)
     }
 
-    public var name: String { "CartPole-v1" }
+    public static let id = "CartPole-v1"
     public var observationSize: Int { 4 }
     public var actionSpace: ActionSpace { .discrete(2) }
     public var parameters: [ParameterValue] { params.values }

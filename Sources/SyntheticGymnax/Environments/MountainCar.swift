@@ -9,7 +9,7 @@ import Glibc
 /// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
 /// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
 /// float32 results match gymnax bit for bit.
-public struct MountainCar: Environment {
+public struct MountainCar: RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var minPosition = -1.2
         public var maxPosition = 0.6
@@ -48,7 +48,7 @@ public struct MountainCar: Environment {
         maxStepsInEpisode = Int32(params.maxStepsInEpisode)
     }
 
-    public var name: String { "MountainCar-v0" }
+    public static let id = "MountainCar-v0"
     public var observationSize: Int { 2 }
     public var actionSpace: ActionSpace { .discrete(3) }
     public var parameters: [ParameterValue] { params.values }

@@ -10,7 +10,7 @@ import Glibc
 /// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
 /// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
 /// float32 results match gymnax bit for bit.
-public struct MountainCarContinuous: Environment {
+public struct MountainCarContinuous: RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var minAction = -1.0
         public var maxAction = 1.0
@@ -54,7 +54,7 @@ public struct MountainCarContinuous: Environment {
         maxStepsInEpisode = Int32(params.maxStepsInEpisode)
     }
 
-    public var name: String { "MountainCarContinuous-v0" }
+    public static let id = "MountainCarContinuous-v0"
     public var observationSize: Int { 2 }
     public var actionSpace: ActionSpace {
         .box(BoxSpace(low: [Float(params.minAction)], high: [Float(params.maxAction)]))

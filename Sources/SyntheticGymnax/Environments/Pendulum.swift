@@ -9,7 +9,7 @@ import Glibc
 /// `addingProduct` (one rounding) sits exactly where XLA's CPU backend fuses
 /// a multiply-add into an FMA when it compiles `jit(env.step)`, so the
 /// float32 results match gymnax bit for bit.
-public struct Pendulum: Environment {
+public struct Pendulum: RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var maxSpeed = 8.0
         public var maxTorque = 2.0
@@ -66,7 +66,7 @@ public struct Pendulum: Environment {
         maxStepsInEpisode = Int32(params.maxStepsInEpisode)
     }
 
-    public var name: String { "Pendulum-v1" }
+    public static let id = "Pendulum-v1"
     public var observationSize: Int { 3 }
     public var actionSpace: ActionSpace {
         .box(BoxSpace(low: [Float(-params.maxTorque)], high: [Float(params.maxTorque)]))

@@ -1,30 +1,69 @@
-/// Any registered environment, created by id. Each case holds a concrete
-/// environment, and `visit` hands it on as its own type, so the batched
-/// functions are compiled specialised for it: no dynamic dispatch inside
-/// the stepping loop. Adding an environment: its file, its case, and its
-/// lines in `init(id:)` and `visit`.
-public enum AnyEnvironment: BatchedEnvironment {
-    case cartPole(CartPole)
-    case acrobot(Acrobot)
-    case mountainCar(MountainCar)
-    case mountainCarContinuous(MountainCarContinuous)
-    case pendulum(Pendulum)
-    case synthetic(SyntheticEnvironment)
-    case hopper(Hopper)
-    case walker2d(Walker2d)
-    case halfCheetah(HalfCheetah)
-    case swimmer(Swimmer)
-    case humanoidStandup(HumanoidStandup)
+// The registry of real environments. Adding one takes its file, whose type
+// conforms to `RegisteredEnvironment` (its `id` and its `Params`), and its
+// line in `AnyEnvironment.registry`; `AnyEnvironment(id:)`, `realIDs` (and so
+// the C ABI's `sgx_env_registered_id`, Python's `registered_envs` and the
+// Gymnasium ids), `syntheticIDs` and `mujocoIDs` follow from the table.
+extension AnyEnvironment {
+    /// Every real environment, one line each, in the order of `realIDs`:
+    /// gymnax's classic control (`registered_envs`), then the MuJoCo
+    /// locomotion tasks with Brax's ids. RegistryTests checks both lists.
+    public static let registry: [any RegisteredEnvironment.Type] = [
+        CartPole.self,
+        Acrobot.self,
+        MountainCar.self,
+        MountainCarContinuous.self,
+        Pendulum.self,
+        Hopper.self,
+        Walker2d.self,
+        HalfCheetah.self,
+        Swimmer.self,
+        HumanoidStandup.self,
+    ]
+}
 
-    /// The real environments: gymnax's classic control (`registered_envs`),
-    /// then the MuJoCo locomotion tasks with Brax's ids (`mujocoIDs`).
-    public static let realIDs: [String] = [
-        "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-    ] + mujocoIDs
+/// An environment the registry creates by id: its id (which is its `name`)
+/// and its parameters, gymnax's `EnvParams` settable by name. The synthetic
+/// environment is not one: it is created from a checkpoint.
+public protocol RegisteredEnvironment: Environment {
+    associatedtype Params: NamedParameters
+    /// The registered id, e.g. "CartPole-v1".
+    static var id: String { get }
+    /// The environment with these parameters (throws where creating it can
+    /// fail: the MuJoCo tasks need MuJoCo's library).
+    init(params: Params) throws
+}
+
+extension RegisteredEnvironment {
+    /// gymnax's `env.name`: the id.
+    public var name: String { Self.id }
+
+    /// The environment with its default parameters overridden by name
+    /// (`NamedParameters.init(overrides:environment:)`).
+    public init(overrides: [(name: String, value: Double)]) throws {
+        try self.init(params: Params(overrides: overrides, environment: Self.id))
+    }
+}
+
+/// Any environment, registered or synthetic, as one type. It holds the
+/// environment as an existential: its batched `reset(_:)` and `step(_:)` are
+/// requirements of `Environment`, so each call dispatches once, for the
+/// whole batch, to the concrete type's own implementation (compiled
+/// specialised for it: no dynamic dispatch inside the stepping loop), and
+/// `visit` hands the environment on as its own type.
+public struct AnyEnvironment: BatchedEnvironment {
+    /// The environment, for metadata and for `visit`.
+    public let base: any Environment
+
+    /// `env` as any environment.
+    public init(_ env: some Environment) { base = env }
+
+    /// The real environments' ids, in registry order: gymnax's classic
+    /// control, then the MuJoCo locomotion tasks (`mujocoIDs`).
+    public static let realIDs: [String] = registry.map { $0.id }
 
     /// The MuJoCo locomotion tasks (Environments/MuJoCo/), Brax's ids. Creating
     /// one needs MuJoCo 2.2.2's library at run time (libmujoco2.2.2).
-    public static let mujocoIDs: [String] = ["hopper", "walker2d", "halfcheetah", "swimmer", "humanoidstandup"]
+    public static let mujocoIDs: [String] = registry.filter { $0 is any MuJoCoLocomotion.Type }.map { $0.id }
 
     /// The synthetic environments: "Synthetic-" and the real environment's id.
     public static let syntheticIDs: [String] = realIDs.map { "Synthetic-" + $0 }
@@ -47,61 +86,27 @@ public enum AnyEnvironment: BatchedEnvironment {
             }
             steps = Int(value)
         }
-        self = .synthetic(try SyntheticEnvironment(checkpoint: path, maxStepsInEpisode: steps))
+        self.init(try SyntheticEnvironment(checkpoint: path, maxStepsInEpisode: steps))
     }
 
     /// The environment registered as `id`, with gymnax's default parameters
     /// overridden by name (e.g. `[("gravity", 12)]`).
     public init(id: String, parameters overrides: [(name: String, value: Double)] = []) throws {
-        switch id {
-        case "CartPole-v1":
-            self = .cartPole(CartPole(params: try .init(overrides: overrides, environment: id)))
-        case "Acrobot-v1":
-            self = .acrobot(Acrobot(params: try .init(overrides: overrides, environment: id)))
-        case "MountainCar-v0":
-            self = .mountainCar(MountainCar(params: try .init(overrides: overrides, environment: id)))
-        case "MountainCarContinuous-v0":
-            self = .mountainCarContinuous(
-                MountainCarContinuous(params: try .init(overrides: overrides, environment: id)))
-        case "Pendulum-v1":
-            self = .pendulum(Pendulum(params: try .init(overrides: overrides, environment: id)))
-        case "hopper":
-            self = .hopper(try Hopper(params: try .init(overrides: overrides, environment: id)))
-        case "walker2d":
-            self = .walker2d(try Walker2d(params: try .init(overrides: overrides, environment: id)))
-        case "halfcheetah":
-            self = .halfCheetah(try HalfCheetah(params: try .init(overrides: overrides, environment: id)))
-        case "swimmer":
-            self = .swimmer(try Swimmer(params: try .init(overrides: overrides, environment: id)))
-        case "humanoidstandup":
-            self = .humanoidStandup(try HumanoidStandup(params: try .init(overrides: overrides, environment: id)))
-        case _ where Self.syntheticIDs.contains(id):
+        if let type = Self.registry.first(where: { $0.id == id }) {
+            self.init(try type.init(overrides: overrides))
+        } else if Self.syntheticIDs.contains(id) {
             throw EnvironmentError.noCheckpoint(id: id)
-        default:
+        } else {
             throw EnvironmentError.unknownID(id, known: Self.registeredIDs)
         }
     }
 
+    /// The environment as `type`, or nil when it is another one.
+    public func environment<E: Environment>(as type: E.Type) -> E? { base as? E }
+
     /// `visitor.visit` of the environment, as its concrete type.
     @inlinable
-    public func visit<V: EnvironmentVisitor>(_ visitor: V) -> V.Result {
-        switch self {
-        case .cartPole(let e): return visitor.visit(e)
-        case .acrobot(let e): return visitor.visit(e)
-        case .mountainCar(let e): return visitor.visit(e)
-        case .mountainCarContinuous(let e): return visitor.visit(e)
-        case .pendulum(let e): return visitor.visit(e)
-        case .synthetic(let e): return visitor.visit(e)
-        case .hopper(let e): return visitor.visit(e)
-        case .walker2d(let e): return visitor.visit(e)
-        case .halfCheetah(let e): return visitor.visit(e)
-        case .swimmer(let e): return visitor.visit(e)
-        case .humanoidStandup(let e): return visitor.visit(e)
-        }
-    }
-
-    /// The environment as an existential, for metadata (not for hot loops).
-    public var base: any Environment { visit(Existential()) }
+    public func visit<V: EnvironmentVisitor>(_ visitor: V) -> V.Result { visitor.visit(base) }
 
     public var name: String { base.name }
     public var observationSize: Int { base.observationSize }
@@ -114,31 +119,11 @@ public enum AnyEnvironment: BatchedEnvironment {
 
     /// Batched reset by the environment's own `reset(_:)`.
     @inlinable
-    public func reset(_ batch: ResetBatch) { visit(Reset(batch: batch)) }
+    public func reset(_ batch: ResetBatch) { base.reset(batch) }
 
     /// Batched step with auto-reset by the environment's own `step(_:)`.
     @inlinable
-    public func step(_ buffers: StepBuffers) { visit(Step(buffers: buffers)) }
-
-    @usableFromInline
-    struct Existential: EnvironmentVisitor {
-        @usableFromInline init() {}
-        @inlinable func visit<E: Environment>(_ env: E) -> any Environment { env }
-    }
-
-    @usableFromInline
-    struct Reset: EnvironmentVisitor {
-        @usableFromInline let batch: ResetBatch
-        @usableFromInline init(batch: ResetBatch) { self.batch = batch }
-        @inlinable func visit<E: Environment>(_ env: E) { env.reset(batch) }
-    }
-
-    @usableFromInline
-    struct Step: EnvironmentVisitor {
-        @usableFromInline let buffers: StepBuffers
-        @usableFromInline init(buffers: StepBuffers) { self.buffers = buffers }
-        @inlinable func visit<E: Environment>(_ env: E) { env.step(buffers) }
-    }
+    public func step(_ buffers: StepBuffers) { base.step(buffers) }
 }
 
 /// Something done with an environment of any type, as that type (generic,

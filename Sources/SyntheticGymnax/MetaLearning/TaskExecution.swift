@@ -76,7 +76,7 @@ public final class TaskRunner: @unchecked Sendable {
         self.context = context
         config = try MetaConfig(yaml: context.configText)
         if let data = context.checkpoint {
-            synthetic = .synthetic(try SyntheticEnvironment(checkpointData: data, name: context.checkpointName))
+            synthetic = AnyEnvironment(try SyntheticEnvironment(checkpointData: data, name: context.checkpointName))
             parameters = nil
         } else {
             synthetic = nil
@@ -125,7 +125,7 @@ public final class TaskRunner: @unchecked Sendable {
                 throw TaskEncodingError("the task's parameter vector has \(vector.count) values; the context's config needs \(parameters.count)")
             }
             do {
-                training = .synthetic(try parameters.environment(vector))
+                training = AnyEnvironment(try parameters.environment(vector))
             } catch {
                 return InnerLoop.Outcome(meanReturn: .nan, meanLength: .nan, hyperparameters: [:],
                                          failure: Self.cut("\(error)"))

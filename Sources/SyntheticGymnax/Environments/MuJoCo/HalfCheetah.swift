@@ -15,7 +15,7 @@
 ///   episodes last `max_steps_in_episode` = 1000 steps.
 /// - Reset: qpos = qpos0 + U(-s, s), qvel = s · N(0, 1), s =
 ///   `reset_noise_scale` = 0.1, with keys 1 and 2 of `split(key, 3)`.
-public struct HalfCheetah: MuJoCoLocomotion {
+public struct HalfCheetah: MuJoCoLocomotion, RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var forwardRewardWeight = 1.0
         public var ctrlCostWeight = 0.1
@@ -50,7 +50,7 @@ public struct HalfCheetah: MuJoCoLocomotion {
             (Float(params.forwardRewardWeight), Float(params.ctrlCostWeight), Float(params.resetNoiseScale))
     }
 
-    public var name: String { "halfcheetah" }
+    public static let id = "halfcheetah"
     public var observationSize: Int { 17 }
     public var parameters: [ParameterValue] { params.values }
 

@@ -20,7 +20,7 @@
 /// - Reset: qpos = qpos0 + U(-s, s), qvel = U(-s, s), s =
 ///   `reset_noise_scale` = 0.005, with keys 1 and 2 of `split(key, 3)`.
 /// - Episodes last at most `max_steps_in_episode` = 1000 steps.
-public struct Hopper: MuJoCoLocomotion {
+public struct Hopper: MuJoCoLocomotion, RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var forwardRewardWeight = 1.0
         public var ctrlCostWeight = 1e-3
@@ -72,7 +72,7 @@ public struct Hopper: MuJoCoLocomotion {
         terminates = params.terminateWhenUnhealthy == 1
     }
 
-    public var name: String { "hopper" }
+    public static let id = "hopper"
     public var observationSize: Int { 11 }
     public var parameters: [ParameterValue] { params.values }
 

@@ -36,7 +36,7 @@
 /// - Reset: qpos = qpos0 + U(-s, s) (the quaternion too, unnormalised),
 ///   qvel = U(-s, s), s = `reset_noise_scale` = 0.01, with keys 1 and 2 of
 ///   `split(key, 3)`.
-public struct HumanoidStandup: MuJoCoLocomotion {
+public struct HumanoidStandup: MuJoCoLocomotion, RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var uphCostWeight = 1.0
         public var ctrlCostWeight = 0.01
@@ -74,7 +74,7 @@ public struct HumanoidStandup: MuJoCoLocomotion {
             (Float(params.uphCostWeight), Float(params.ctrlCostWeight), Float(params.resetNoiseScale))
     }
 
-    public var name: String { "humanoidstandup" }
+    public static let id = "humanoidstandup"
     public var observationSize: Int { 244 }
     public var parameters: [ParameterValue] { params.values }
 

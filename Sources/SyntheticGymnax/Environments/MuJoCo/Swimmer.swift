@@ -13,7 +13,7 @@
 ///   episodes last `max_steps_in_episode` = 1000 steps.
 /// - Reset: qpos = qpos0 + U(-s, s), qvel = U(-s, s), s =
 ///   `reset_noise_scale` = 0.1, with keys 1 and 2 of `split(key, 3)`.
-public struct Swimmer: MuJoCoLocomotion {
+public struct Swimmer: MuJoCoLocomotion, RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var forwardRewardWeight = 1.0
         public var ctrlCostWeight = 1e-4
@@ -48,7 +48,7 @@ public struct Swimmer: MuJoCoLocomotion {
             (Float(params.forwardRewardWeight), Float(params.ctrlCostWeight), Float(params.resetNoiseScale))
     }
 
-    public var name: String { "swimmer" }
+    public static let id = "swimmer"
     public var observationSize: Int { 8 }
     public var parameters: [ParameterValue] { params.values }
 

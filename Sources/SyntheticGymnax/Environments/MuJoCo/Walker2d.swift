@@ -20,7 +20,7 @@
 /// - Reset: qpos = qpos0 + U(-s, s), qvel = U(-s, s), s =
 ///   `reset_noise_scale` = 0.005, with keys 1 and 2 of `split(key, 3)`.
 /// - Episodes last at most `max_steps_in_episode` = 1000 steps.
-public struct Walker2d: MuJoCoLocomotion {
+public struct Walker2d: MuJoCoLocomotion, RegisteredEnvironment {
     public struct Params: NamedParameters, Equatable {
         public var forwardRewardWeight = 1.0
         public var ctrlCostWeight = 1e-3
@@ -69,7 +69,7 @@ public struct Walker2d: MuJoCoLocomotion {
         terminates = params.terminateWhenUnhealthy == 1
     }
 
-    public var name: String { "walker2d" }
+    public static let id = "walker2d"
     public var observationSize: Int { 17 }
     public var parameters: [ParameterValue] { params.values }
 
