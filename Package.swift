@@ -32,19 +32,35 @@ let package = Package(
         .executable(name: "sgx", targets: ["sgx"]),
     ],
     dependencies: [
-        // YAML for the meta-training configs (MetaLearning/MetaConfig.swift).
+        // YAML for the meta-training configs (SGXMetaLearning/MetaConfig.swift).
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MuJoCo's C header (libmujoco-dev, 2.2.2) for the MuJoCo environments;
         // the library is opened at run time, not linked (MuJoCoLibrary.swift).
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo", providers: [.apt(["libmujoco-dev"])]),
+        // The core, one target per layer, each depending only on the layers
+        // below it (so the compiler refuses an upward reference): Support
+        // <- Random <- NN <- Environments <- Agents <- MetaLearning. What a
+        // layer uses of a lower one that is not public API is `package`.
+        .target(name: "SGXSupport", swiftSettings: [.unsafeFlags(coreFlags)]),
+        .target(name: "SGXRandom", dependencies: ["SGXSupport"], swiftSettings: [.unsafeFlags(coreFlags)]),
+        .target(name: "SGXNN", dependencies: ["SGXRandom"], swiftSettings: [.unsafeFlags(coreFlags)]),
         .target(
-            name: "SyntheticGymnax",
-            dependencies: ["CMuJoCo", .product(name: "Yams", package: "Yams")],
-            exclude: ["Environments/MuJoCo/Models"],
+            name: "SGXEnvironments",
+            dependencies: ["SGXNN", "CMuJoCo"],
+            exclude: ["MuJoCo/Models"],
             swiftSettings: [.unsafeFlags(coreFlags)]
         ),
+        .target(name: "SGXAgents", dependencies: ["SGXEnvironments"], swiftSettings: [.unsafeFlags(coreFlags)]),
+        .target(
+            name: "SGXMetaLearning",
+            dependencies: ["SGXAgents", .product(name: "Yams", package: "Yams")],
+            swiftSettings: [.unsafeFlags(coreFlags)]
+        ),
+        // The public module: re-exports the layers, so `import SyntheticGymnax`
+        // is the whole core.
+        .target(name: "SyntheticGymnax", dependencies: ["SGXMetaLearning"]),
         // Our declarations of the XLA FFI C structures, for the custom-call
         // handlers of the C ABI (XLAFFI.swift): a header, nothing to link.
         .systemLibrary(name: "CXLAFFI", path: "Sources/CXLAFFI"),

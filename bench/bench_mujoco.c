@@ -24,7 +24,7 @@
  *      -Wl,-rpath,$PWD/.build/release
  *   /tmp/bench_mujoco [N] [T] [ids...]     (defaults: 1024 100 all five)
  *
- * Models are read from Sources/SyntheticGymnax/Environments/MuJoCo/Models
+ * Models are read from Sources/SGXEnvironments/MuJoCo/Models
  * (SGX_MODELS overrides the directory).
  */
 #include <mujoco/mujoco.h>
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 1024, steps = argc > 2 ? atoi(argv[2]) : 100;
     const char *all[] = {"hopper", "walker2d", "halfcheetah", "swimmer", "humanoidstandup"};
     const int frames[] = {4, 4, 5, 4, 5};
-    const char *dir = getenv("SGX_MODELS") ? getenv("SGX_MODELS") : "Sources/SyntheticGymnax/Environments/MuJoCo/Models";
+    const char *dir = getenv("SGX_MODELS") ? getenv("SGX_MODELS") : "Sources/SGXEnvironments/MuJoCo/Models";
     const char *threadsText = getenv("SGX_NUM_THREADS");
     int threads = threadsText ? atoi(threadsText) : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;

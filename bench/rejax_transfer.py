@@ -192,7 +192,7 @@ left is replay sampling (with vs without replacement, below) and the
 random streams (initial weights, exploration); i.e. our checkpoint is
 still fitted to our agents' draws, not to a hyperparameter we can name.
 
-Differences between our agents (Sources/SyntheticGymnax/Agents) and rejax
+Differences between our agents (Sources/SGXAgents) and rejax
 0.1.3 (site-packages/rejax), from reading both (our DQN, SAC, TD3 and DDPG
 follow rejax 0.0.1 on purpose, PPO follows 0.1.3):
  1. Gradient clipping (PPO, DQN, TD3; SAC has none on either side unless

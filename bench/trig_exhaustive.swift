@@ -1,5 +1,5 @@
 // Exhaustive proof that the batched sinf/cosf of
-// Sources/SyntheticGymnax/Support/Trig.swift equal the C library's scalar
+// Sources/SGXSupport/Trig.swift equal the C library's scalar
 // sinf/cosf bit for bit on every float32 x with |x| <= trigVerifiedRange
 // (zeros and subnormals included), and that inputs beyond it (and NaN, inf)
 // come from the C library. It also reports how close to a rounding midpoint
@@ -11,9 +11,9 @@
 // Build and run (about three minutes on 2 cores):
 //
 //   mkdir -p /tmp/trig && cp bench/trig_exhaustive.swift /tmp/trig/main.swift
-//   swiftc -O -target-cpu haswell /tmp/trig/main.swift Sources/SyntheticGymnax/Support/Trig.swift \
-//       Sources/SyntheticGymnax/Support/Remainder.swift Sources/SyntheticGymnax/Support/BranchFree.swift \
-//       -o /tmp/trig/check
+//   swiftc -O -target-cpu haswell /tmp/trig/main.swift Sources/SGXSupport/Trig.swift \
+//       Sources/SGXSupport/Remainder.swift Sources/SGXSupport/BranchFree.swift \
+//       -package-name SyntheticGymnax -o /tmp/trig/check
 //   /tmp/trig/check
 //
 // (`-target-cpu haswell` is what the package uses on AVX2 machines; the

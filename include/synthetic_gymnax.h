@@ -209,7 +209,7 @@ const char *sgx_env_registered_id(int32_t index);
  * left the float32 range); the episode is then terminated with reward 0 and
  * the state returned is the auto-reset one, flagged. The next step clears it.
  * Each task's observation layout, reward and termination are documented at
- * the top of its source file (Sources/SyntheticGymnax/Environments/MuJoCo/).
+ * the top of its source file (Sources/SGXEnvironments/MuJoCo/).
  *
  * Run time: the tasks need MuJoCo 2.2.2's C library, which
  * libsynthetic_gymnax does not link: it is opened the first time a MuJoCo

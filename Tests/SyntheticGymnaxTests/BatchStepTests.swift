@@ -1,5 +1,11 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// The batched step (tiles of 64 environments, vectorised, on several
 /// threads) against `Environment.step(key:state:action:)` on each

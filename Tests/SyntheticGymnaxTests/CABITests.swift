@@ -1,5 +1,11 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 @testable import SyntheticGymnaxC
 
 /// The exported C functions called as a C program would, for the cases a C

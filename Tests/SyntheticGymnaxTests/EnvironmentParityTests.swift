@@ -1,5 +1,10 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// Every environment against gymnax 0.0.9 (fixtures env_<id>.json): spaces,
 /// default parameters, reset (bit-exact: pure PRNG) and step with auto-reset

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// SNES and OpenES against evosax 0.1.6 (fixture evosax.json, written by
 /// Tests/fixtures/generate_evosax.py), option validation, errors, and

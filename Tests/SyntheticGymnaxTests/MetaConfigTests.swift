@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// The meta-training configuration: every upstream config parses, errors
 /// name their key, hyperparameter sampling and the evaluation schedule equal

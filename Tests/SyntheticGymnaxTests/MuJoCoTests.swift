@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// The MuJoCo locomotion tasks (Environments/MuJoCo/): sizes, resets, the
 /// observation layouts, batching, a random policy's episodes, instability and
@@ -71,7 +77,7 @@ final class MuJoCoTests: XCTestCase {
     /// The embedded models are the files in Models/.
     func testEmbeddedModelsEqualTheFiles() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Sources/SyntheticGymnax/Environments/MuJoCo/Models")
+            .appendingPathComponent("../../Sources/SGXEnvironments/MuJoCo/Models")
         let embedded = ["hopper": MuJoCoModels.hopper, "walker2d": MuJoCoModels.walker2d,
                         "halfcheetah": MuJoCoModels.halfcheetah, "swimmer": MuJoCoModels.swimmer,
                         "humanoidstandup": MuJoCoModels.humanoidstandup]

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// The training core: matrix kernels against naive products, the backward
 /// pass against finite differences of a float64 reference, initialisers,

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// DQN, SAC, DDPG and TD3: their loss gradients against finite differences,
 /// learning on bandits, determinism, bad hyperparameters, policy files,

@@ -1,5 +1,11 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// jax.random against vectors produced by real JAX (fixture prng.json).
 final class PRNGTests: XCTestCase {

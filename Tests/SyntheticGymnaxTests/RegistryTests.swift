@@ -1,5 +1,8 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXMetaLearning
 
 /// The registry (Environments/Registry.swift): the ids it exports (through the
 /// C ABI's `sgx_env_registered_id`, in this order), that each id creates its

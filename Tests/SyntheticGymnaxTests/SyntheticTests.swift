@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 @testable import SyntheticGymnaxC
 
 /// The synthetic environment's semantics, batching and checkpoint files.

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// The seam where inner-loop runs execute (`TaskExecutor`): an executor
 /// that ships every task as bytes to a runner made from the context's

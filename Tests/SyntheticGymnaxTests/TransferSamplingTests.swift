@@ -1,5 +1,10 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 
 /// Meta-training for transfer (issue 18): the inner loop can vary what a
 /// synthetic environment should generalise over, the agents' activation,

@@ -1,5 +1,10 @@
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXSupport
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXMetaLearning
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,11 @@
 import CXLAFFI
 import XCTest
 @testable import SyntheticGymnax
+@testable import SGXRandom
+@testable import SGXNN
+@testable import SGXEnvironments
+@testable import SGXAgents
+@testable import SGXMetaLearning
 @testable import SyntheticGymnaxC
 
 /// The XLA FFI handlers without XLA: call frames built here as XLA builds
