@@ -61,7 +61,7 @@ public struct AnyEnvironment: BatchedEnvironment {
     /// control, then the MuJoCo locomotion tasks (`mujocoIDs`).
     public static let realIDs: [String] = registry.map { $0.id }
 
-    /// The MuJoCo locomotion tasks (Environments/MuJoCo/), Brax's ids. Creating
+    /// The MuJoCo locomotion tasks (Sources/SGXEnvironments/MuJoCo/), Brax's ids. Creating
     /// one needs MuJoCo 2.2.2's library at run time (libmujoco2.2.2).
     public static let mujocoIDs: [String] = registry.filter { $0 is any MuJoCoLocomotion.Type }.map { $0.id }
 

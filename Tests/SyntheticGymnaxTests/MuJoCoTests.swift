@@ -8,7 +8,7 @@ import XCTest
 @testable import SGXAgents
 @testable import SGXMetaLearning
 
-/// The MuJoCo locomotion tasks (Environments/MuJoCo/): sizes, resets, the
+/// The MuJoCo locomotion tasks (Sources/SGXEnvironments/MuJoCo/): sizes, resets, the
 /// observation layouts, batching, a random policy's episodes, instability and
 /// errors. Needs MuJoCo 2.2.2's library (libmujoco2.2.2).
 final class MuJoCoTests: XCTestCase {
